@@ -1,0 +1,54 @@
+"""Who is this process, and is another one still alive?
+
+A run records host, pid and the process start time; a pid alone is not enough
+because pids are reused.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from functools import cache
+
+
+@cache
+def hostname() -> str:
+    """This machine's host name."""
+    return socket.gethostname()
+
+
+@cache
+def username() -> str:
+    """The user running this process (``unknown`` when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def start_time(pid: int) -> float | None:
+    """A process's start time (seconds since the epoch), or None if it does not exist."""
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def current() -> tuple[str, int, float | None]:
+    """(host, pid, start time) of this process."""
+    pid = os.getpid()
+    return hostname(), pid, start_time(pid)
+
+
+def is_alive(pid: int, started: float | None) -> bool:
+    """Whether the local process ``pid`` that started at ``started`` still runs."""
+    now = start_time(pid)
+    if now is None:
+        return False
+    if started is None:
+        return True
+    # Start times are rounded differently across calls; allow a small slack.
+    return abs(now - started) < 1.0

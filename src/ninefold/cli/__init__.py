@@ -1,0 +1,1 @@
+"""The ``ninefold`` command line: thin commands over the library, ``--json`` everywhere."""

@@ -1,0 +1,112 @@
+"""One exception tree for ninefold.
+
+Every error ninefold raises on purpose derives from :class:`NinefoldError`, so
+callers (and the CLI's single error boundary) can catch one class. Messages
+name the thing, the bad value and the fix.
+
+::
+
+    NinefoldError
+    ├── ConfigError                 settings or environment are wrong
+    ├── InvalidArgument             a bad value passed to the API
+    │   ├── InvalidName             a name that breaks the naming rules
+    │   ├── FilterSyntaxError       a search filter that does not parse
+    │   └── ParamConflict           a param re-logged with another value
+    ├── NotFound                    something asked for does not exist
+    │   ├── RunNotFound
+    │   ├── ExperimentNotFound
+    │   ├── ModelNotFound
+    │   └── ArtifactNotFound
+    ├── AlreadyExists               a create that collides with an existing entity
+    ├── StateError                  the operation does not fit the current state
+    │   └── NoActiveRun
+    ├── IntegrityError              stored bytes no longer match their hash
+    ├── UnsafeModelError            loading would run untrusted code
+    ├── MissingDependency           an optional extra is not installed
+    └── StoreError                  the metadata store failed (connection, schema)
+"""
+
+from __future__ import annotations
+
+
+class NinefoldError(Exception):
+    """Root of every error ninefold raises on purpose."""
+
+
+class ConfigError(NinefoldError):
+    """Settings, configuration files or environment variables are invalid."""
+
+
+class InvalidArgument(NinefoldError):
+    """A value passed to the API is of the wrong type or out of range."""
+
+
+class InvalidName(InvalidArgument):
+    """A name (experiment, run, param, metric, tag, model, alias) breaks the rules."""
+
+
+class FilterSyntaxError(InvalidArgument):
+    """A search filter string does not parse.
+
+    Attributes:
+        text: the whole filter string.
+        position: the 0-based offset of the offending token.
+    """
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        self.text = text
+        self.position = position
+        caret = " " * position + "^"
+        super().__init__(f"{message}\n  {text}\n  {caret}")
+
+
+class ParamConflict(InvalidArgument):
+    """A parameter was logged again with a different value (params are immutable)."""
+
+
+class NotFound(NinefoldError):
+    """Something that was asked for does not exist."""
+
+
+class RunNotFound(NotFound):
+    """No run has the given id."""
+
+
+class ExperimentNotFound(NotFound):
+    """No experiment has the given name or id."""
+
+
+class ModelNotFound(NotFound):
+    """No registered model, version or alias matches."""
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact (or local file to log) exists at the given path."""
+
+
+class AlreadyExists(NinefoldError):
+    """A create collides with an entity that already exists."""
+
+
+class StateError(NinefoldError):
+    """The operation does not fit the entity's current state."""
+
+
+class NoActiveRun(StateError):
+    """A logging call was made outside ``nf.start_run()``."""
+
+
+class IntegrityError(NinefoldError):
+    """Stored bytes no longer hash to the digest they were stored under."""
+
+
+class UnsafeModelError(NinefoldError):
+    """Loading this model would execute code that was not marked as trusted."""
+
+
+class MissingDependency(NinefoldError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+class StoreError(NinefoldError):
+    """The metadata store failed: connection, schema version or a database error."""

@@ -1,0 +1,80 @@
+"""How models become bytes and back.
+
+* ``skops``: scikit-learn estimators and pipelines. Loading runs no pickle
+  code; types outside scikit-learn, NumPy and SciPy must be trusted explicitly.
+* ``pickle``: anything else. Unpickling can run arbitrary code, so loading
+  requires ``trusted=True``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+from ninefold._deps import require
+from ninefold.errors import InvalidArgument, UnsafeModelError
+
+FORMATS = ("skops", "pickle")
+LIBRARY_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+def is_sklearn(model: Any) -> bool:
+    """Whether ``model`` is a scikit-learn estimator (or pipeline)."""
+    return any(c.__module__.split(".")[0] == "sklearn" for c in type(model).__mro__)
+
+
+def choose_format(model: Any, format: str | None) -> str:
+    """The format to save ``model`` in: skops for scikit-learn, pickle otherwise."""
+    if format is None:
+        return "skops" if is_sklearn(model) else "pickle"
+    if format not in FORMATS:
+        raise InvalidArgument(f"Unknown model format {format!r}; use one of {', '.join(FORMATS)}.")
+    return format
+
+
+def dump(model: Any, format: str) -> bytes:
+    """Serialise a model."""
+    if format == "skops":
+        sio = require("skops.io", "sklearn", "Saving scikit-learn models")
+        data: bytes = sio.dumps(model)
+        return data
+    try:
+        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise InvalidArgument(f"Cannot pickle {type(model).__name__}: {exc}") from exc
+
+
+def load(data: bytes, format: str, trusted: bool | Sequence[str], where: str) -> Any:
+    """Deserialise a model whose bytes were already hash-checked.
+
+    Args:
+        data: the model's bytes.
+        format: ``skops`` or ``pickle``.
+        trusted: True to trust everything; a list of type names to trust them.
+        where: the model URI, for messages.
+    """
+    if format == "skops":
+        sio = require("skops.io", "sklearn", "Loading scikit-learn models")
+        untrusted: list[str] = sio.get_untrusted_types(data=data)
+        if trusted is True:
+            allowed = untrusted
+        else:
+            extra = set(trusted or ())
+            allowed = [t for t in untrusted if t.startswith(LIBRARY_PREFIXES) or t in extra]
+            unknown = sorted(set(untrusted) - set(allowed))
+            if unknown:
+                raise UnsafeModelError(
+                    f"{where} contains types that are not part of scikit-learn, NumPy or SciPy: "
+                    f"{unknown}. If you trust this model, load it with trusted=True or "
+                    f"trusted={unknown!r}."
+                )
+        return sio.loads(data, trusted=allowed)
+    if format == "pickle":
+        if trusted is not True:
+            raise UnsafeModelError(
+                f"{where} is a pickle; unpickling can run arbitrary code. If you trust who "
+                "logged it, load it with trusted=True."
+            )
+        return pickle.loads(data)
+    raise InvalidArgument(f"{where} has unknown format {format!r}; this ninefold cannot load it.")

@@ -1,0 +1,191 @@
+"""Tables of the metadata store (SQLAlchemy Core).
+
+The same tables serve SQLite and PostgreSQL. Times are UTC milliseconds,
+ids are 32-character hex strings (see :mod:`ninefold._ids`). A NaN metric
+value is stored as NULL (SQLite cannot store NaN); ±inf are stored as is.
+
+Changing a table here needs a migration in ``migrations/versions``; a test
+checks that the migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(32)
+NAME = String(256)
+KEY = String(250)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", ID, primary_key=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("experiment_id", ID, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("parent_run_id", ID, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=True),
+    Column("heartbeat_ms", BigInteger, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("pid_started", Float, nullable=True),
+    Column("user", String(255), nullable=False),
+    Index(None, "experiment_id", "start_ms"),
+    Index(None, "status"),
+    Index(None, "parent_run_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", ID, nullable=False),
+    Column("key", KEY, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),
+    Index(None, "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),
+    Index(None, "key", "value"),
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("ref", String(512), primary_key=True),
+    Column("context", String(64), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "kind", "ref"),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("name", NAME, ForeignKey("registered_models.name"), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", NAME, ForeignKey("registered_models.name"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", ID, nullable=True),
+    Column("artifact_path", String(1024), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("signature", Text, nullable=True),
+    Column("git_commit", String(64), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", NAME, ForeignKey("registered_models.name"), primary_key=True),
+    Column("alias", NAME, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+alias_history = Table(
+    "alias_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False),
+    Column("alias", NAME, nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("previous_version", Integer, nullable=True),
+    Column("changed_ms", BigInteger, nullable=False),
+    Column("user", String(255), nullable=False),
+    Index(None, "name", "alias"),
+)

@@ -1,0 +1,615 @@
+"""The fluent tracking API: ``nf.start_run`` and logging to the active run.
+
+Example:
+    >>> import ninefold as nf
+    >>> with nf.start_run(experiment="iris", params={"C": 0.1}) as run:  # doctest: +SKIP
+    ...     for epoch in range(10):
+    ...         nf.log_metric("loss", 1 / (epoch + 1))
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import json
+import os
+import random
+import sys
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ninefold import _process
+from ninefold._ids import new_id, now_ms
+from ninefold._names import check_key, check_name, param_value
+from ninefold.errors import InvalidArgument, NoActiveRun, StateError
+from ninefold.store import ArtifactEntry, MetricPoint, Run, RunInput, RunStatus
+from ninefold.tracking import environment
+from ninefold.tracking.client import Client, Output, get_client
+from ninefold.tracking.writer import writer
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+_ADJECTIVES = [
+    "brave",
+    "calm",
+    "eager",
+    "fair",
+    "gentle",
+    "happy",
+    "keen",
+    "lucid",
+    "merry",
+    "noble",
+    "proud",
+    "quick",
+    "sharp",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "witty",
+    "bold",
+    "bright",
+]
+_NOUNS = [
+    "otter",
+    "falcon",
+    "lynx",
+    "heron",
+    "panda",
+    "tiger",
+    "whale",
+    "raven",
+    "bison",
+    "koala",
+    "gecko",
+    "lemur",
+    "moose",
+    "orca",
+    "quail",
+    "robin",
+    "shark",
+    "sloth",
+    "wolf",
+    "yak",
+]
+
+_stack: list[ActiveRun] = []
+_stack_lock = threading.RLock()
+_valid_keys: set[str] = set()
+_uncaught: list[BaseException] = []
+_hooks_installed = False
+
+
+def _run_name() -> str:
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{random.randint(1, 999)}"
+
+
+def _metric_value(key: str, value: object) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    if isinstance(value, str | bytes) or not hasattr(value, "__float__"):
+        raise InvalidArgument(
+            f"Metric {key!r} needs a number, got {value!r} ({type(value).__name__}). "
+            "Log text as a tag or with log_text()."
+        )
+    return float(value)  # type: ignore[arg-type,unused-ignore]
+
+
+class ActiveRun:
+    """A run in progress. Use as a context manager, or call :meth:`end`.
+
+    Attributes:
+        run_id: the run's id.
+        name: the run's name.
+        experiment: the experiment's name.
+        parent_run_id: the enclosing run, for nested runs.
+    """
+
+    def __init__(
+        self, client: Client, run_id: str, name: str, experiment: str, parent_run_id: str | None
+    ) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.parent_run_id = parent_run_id
+        self._steps: dict[str, int] = {}
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name!r} id={self.run_id} experiment={self.experiment!r}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.end(RunStatus.FINISHED)
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            self.end(RunStatus.KILLED)
+            return
+        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        try:
+            self.client.set_tags(self.run_id, {"ninefold.error": summary[:5000]})
+        finally:
+            self.end(RunStatus.FAILED)
+
+    @property
+    def info(self) -> Run:
+        """The run as stored now (buffered metrics are flushed first)."""
+        writer.flush()
+        return self.client.get_run(self.run_id)
+
+    @property
+    def ended(self) -> bool:
+        """Whether :meth:`end` was called."""
+        return self._ended
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise StateError(
+                f"Run {self.name!r} ({self.run_id}) has ended; start a new run to log more."
+            )
+
+    # -- logging ---------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Log one param (immutable once logged)."""
+        self.client.log_params(self.run_id, {key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log several params."""
+        self.client.log_params(self.run_id, params)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag (tags can change)."""
+        self.client.set_tags(self.run_id, {key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set several tags."""
+        self.client.set_tags(self.run_id, tags)
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Queue one metric point; written in the background.
+
+        Args:
+            key: metric name.
+            value: a number; NaN and ±inf are kept.
+            step: position in the series; by default one past the last step logged for ``key``.
+            timestamp: UTC milliseconds; defaults to now.
+        """
+        if key not in _valid_keys:
+            check_key(key, "Metric")
+            _valid_keys.add(key)
+        v = _metric_value(key, value)
+        if step is None:
+            step = self._steps.get(key, 0)
+        elif type(step) is not int:
+            if isinstance(step, bool) or not hasattr(step, "__index__"):
+                raise InvalidArgument(f"Metric {key!r}: step must be an integer, got {step!r}.")
+            step = int(step)
+        self._steps[key] = step + 1
+        writer.add(
+            self.client,
+            (self.run_id, key, v, step, now_ms() if timestamp is None else int(timestamp)),
+        )
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Queue several metric points sharing a step and timestamp."""
+        stamp = now_ms() if timestamp is None else int(timestamp)
+        for key, value in metrics.items():
+            self.log_metric(key, value, step, stamp)
+
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> ArtifactEntry:
+        """Store a local file under ``artifact_path/`` in the run."""
+        return self.client.log_artifact(self.run_id, local_path, artifact_path)
+
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[ArtifactEntry]:
+        """Store a local folder (recursively) under ``artifact_path/``."""
+        return self.client.log_artifacts(self.run_id, local_dir, artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> ArtifactEntry:
+        """Store text as the artifact ``artifact_file``."""
+        if not isinstance(text, str):
+            raise InvalidArgument(f"log_text needs a str, got {type(text).__name__}.")
+        return self.client.log_bytes(self.run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(
+        self, data: Mapping[str, Any] | Sequence[Any], artifact_file: str
+    ) -> ArtifactEntry:
+        """Store a dict as JSON, or as YAML when ``artifact_file`` ends in ``.yaml``/``.yml``."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            import yaml
+
+            text = yaml.safe_dump(data, sort_keys=False)
+        else:
+            try:
+                text = json.dumps(data, indent=2, default=str)
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgument(
+                    f"log_dict: cannot encode {artifact_file!r} as JSON: {exc}"
+                ) from exc
+        return self.log_text(text, artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> ArtifactEntry:
+        """Store a matplotlib or Plotly figure.
+
+        matplotlib figures are saved in the format of the file's extension
+        (``.png``, ``.svg``, ``.pdf``); Plotly figures as ``.html`` (loading
+        plotly.js from its CDN) or ``.json``.
+        """
+        suffix = Path(artifact_file).suffix.lower().lstrip(".")
+        module = type(figure).__module__
+        if module.startswith("plotly"):
+            if suffix == "html":
+                data = figure.to_html(include_plotlyjs="cdn", full_html=True).encode("utf-8")
+            elif suffix == "json":
+                data = figure.to_json().encode("utf-8")
+            else:
+                raise InvalidArgument(
+                    f"log_figure: save Plotly figures as .html or .json, not {artifact_file!r}."
+                )
+        elif hasattr(figure, "savefig"):
+            buf = io.BytesIO()
+            figure.savefig(buf, format=suffix or "png", bbox_inches="tight")
+            data = buf.getvalue()
+        else:
+            raise InvalidArgument(
+                f"log_figure needs a matplotlib or Plotly figure, got {type(figure).__name__}."
+            )
+        return self.client.log_bytes(self.run_id, data, artifact_file)
+
+    def log_input(self, kind: str, ref: str, context: str | None = None) -> None:
+        """Record something the run consumed (lineage), e.g. ``("dataset", "iris@3")``."""
+        self.client.store.runs.add_inputs(self.run_id, [RunInput(kind, ref, context)])
+
+    def flush(self) -> None:
+        """Write buffered metrics now."""
+        writer.flush()
+
+    # -- lifecycle -------------------------------------------------------
+
+    def end(self, status: RunStatus | str = RunStatus.FINISHED) -> None:
+        """Flush and close the run (and any run still nested in it)."""
+        if self._ended:
+            return
+        with _stack_lock:
+            if self in _stack:
+                for child in reversed(_stack[_stack.index(self) + 1 :]):
+                    child.end(status)
+        try:
+            writer.flush()
+        finally:
+            self._ended = True
+            writer.unwatch(self.run_id)
+            with _stack_lock:
+                if self in _stack:
+                    _stack.remove(self)
+            self.client.set_status(self.run_id, RunStatus(status))
+
+
+def _record_environment(client: Client, run_id: str) -> dict[str, str]:
+    env = environment.capture()
+    entries = [
+        client.artifacts.put_bytes(env.summary().encode()),
+        client.artifacts.put_bytes(env.requirements().encode()),
+    ]
+    paths = ["environment/environment.json", "environment/requirements.txt"]
+    if env.git_diff:
+        entries.append(client.artifacts.put_bytes(env.git_diff.encode()))
+        paths.append("environment/git.diff")
+    client.store.runs.add_artifacts(
+        run_id, [ArtifactEntry(p, b.digest, b.size) for p, b in zip(paths, entries, strict=True)]
+    )
+    return env.tags()
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    nested: bool = True,
+    capture_environment: bool = True,
+    client: Client | None = None,
+) -> ActiveRun:
+    """Start a run and make it the active run.
+
+    A run started while another is active is nested under it (a child run),
+    and by default joins its experiment.
+
+    Args:
+        experiment: experiment name, created if new. Defaults to the parent's
+            experiment, then ``NINEFOLD_EXPERIMENT``, then the settings' default.
+        name: run name; a readable random one by default.
+        params: params to log at once.
+        tags: tags to set at once.
+        nested: set False to refuse starting while another run is active.
+        capture_environment: record git commit, diff, Python, platform and packages.
+        client: the client to use (default: the one for the current settings).
+
+    Returns:
+        The :class:`ActiveRun`; use it as a context manager.
+    """
+    _install_hooks()
+    with _stack_lock:
+        parent = _stack[-1] if _stack else None
+    if parent is not None and not nested:
+        raise StateError(f"Run {parent.name!r} is still active; end it first or pass nested=True.")
+    client = client or (parent.client if parent is not None else get_client())
+    exp_name = experiment or (parent.experiment if parent else None)
+    exp_name = (
+        exp_name
+        or os.environ.get("NINEFOLD_EXPERIMENT")
+        or (client.settings.default_experiment if client.settings else "Default")
+    )
+    exp = client.store.experiments.get_or_create(check_name(exp_name, "Experiment"))
+    run_name = check_name(name, "Run") if name is not None else _run_name()
+    clean_params = {check_key(k, "Param"): param_value(v, k) for k, v in (params or {}).items()}
+    clean_tags = {check_key(k, "Tag"): str(v) for k, v in (tags or {}).items()}
+    host, pid, started = _process.current()
+    run_id = new_id()
+    client.store.runs.create(
+        run_id=run_id,
+        experiment_id=exp.experiment_id,
+        name=run_name,
+        parent_run_id=parent.run_id if parent else None,
+        host=host,
+        pid=pid,
+        pid_started=started,
+        user=_process.username(),
+        params_=clean_params,
+        tags=clean_tags,
+    )
+    run = ActiveRun(client, run_id, run_name, exp.name, parent.run_id if parent else None)
+    if capture_environment:
+        client.set_tags(run_id, _record_environment(client, run_id))
+    with _stack_lock:
+        _stack.append(run)
+    writer.watch(run_id, client)
+    return run
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run, or None."""
+    with _stack_lock:
+        return _stack[-1] if _stack else None
+
+
+def _current() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise NoActiveRun("No active run: wrap the call in `with nf.start_run():`.")
+    return run
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
+    """End the active run (no-op when none is active)."""
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def log_param(key: str, value: Any) -> None:
+    """Log a param to the active run."""
+    _current().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log params to the active run."""
+    _current().log_params(params)
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Log a metric point to the active run (buffered; see :meth:`ActiveRun.log_metric`)."""
+    _current().log_metric(key, value, step, timestamp)
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Log several metric points to the active run."""
+    _current().log_metrics(metrics, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _current().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags on the active run."""
+    _current().set_tags(tags)
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None
+) -> ArtifactEntry:
+    """Store a local file in the active run."""
+    return _current().log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None
+) -> list[ArtifactEntry]:
+    """Store a local folder in the active run."""
+    return _current().log_artifacts(local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> ArtifactEntry:
+    """Store text in the active run."""
+    return _current().log_text(text, artifact_file)
+
+
+def log_dict(data: Mapping[str, Any] | Sequence[Any], artifact_file: str) -> ArtifactEntry:
+    """Store a dict (JSON or YAML) in the active run."""
+    return _current().log_dict(data, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> ArtifactEntry:
+    """Store a matplotlib or Plotly figure in the active run."""
+    return _current().log_figure(figure, artifact_file)
+
+
+def flush() -> None:
+    """Write every buffered metric point now."""
+    writer.flush()
+
+
+# -- reads (no active run needed) -------------------------------------------
+
+
+def get_run(run_id: str) -> Run:
+    """A run with its params, tags and latest metric values."""
+    writer.flush()
+    return get_client().get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[MetricPoint]:
+    """Every point of one metric of a run, by step."""
+    writer.flush()
+    return get_client().metric_history(run_id, key)
+
+
+def search_runs(
+    filter: str = "",
+    order_by: Sequence[str] = (),
+    max_results: int | None = 1000,
+    experiments: Sequence[str] | None = None,
+    output: Output = "polars",
+) -> pl.DataFrame | pd.DataFrame | list[dict[str, Any]]:
+    """Find runs; the filter is compiled to SQL.
+
+    Args:
+        filter: e.g. ``"metrics.acc > 0.9 and params.model = 'rf' and tags.team = 'vision'"``;
+            supports ``and``, ``or``, ``not``, parentheses, ``in``, ``like``/``ilike``
+            and ``is [not] null``. See :mod:`ninefold.store.filters`.
+        order_by: e.g. ``["metrics.acc desc", "start_time"]``; newest first by default.
+        max_results: at most this many runs (None for all).
+        experiments: restrict to these experiment names.
+        output: ``"polars"`` (default), ``"pandas"`` or ``"records"``.
+
+    Returns:
+        One row per run: ``run_id``, ``experiment``, ``name``, ``status``,
+        ``start_time``, ``end_time``, ``parent_run_id``, ``user``, then
+        ``metrics.*``, ``params.*`` and ``tags.*`` columns.
+    """
+    writer.flush()
+    return get_client().search_runs(filter, order_by, max_results, experiments, output)
+
+
+def compare_runs(
+    run_ids: Sequence[str], output: Output = "polars"
+) -> pl.DataFrame | pd.DataFrame | list[dict[str, Any]]:
+    """Params, metrics and tags of several runs side by side, with a ``differs`` column."""
+    writer.flush()
+    return get_client().compare_runs(run_ids, output)
+
+
+def list_artifacts(run_id: str, path: str = "") -> list[ArtifactEntry]:
+    """Files logged to a run under ``path``."""
+    return get_client().list_artifacts(run_id, path)
+
+
+def download_artifacts(
+    run_id: str, path: str = "", dst: str | os.PathLike[str] | None = None
+) -> Path:
+    """Copy a run's artifact file or folder to ``dst`` (hash-checked)."""
+    return get_client().download_artifacts(run_id, path, dst)
+
+
+# -- process exit ------------------------------------------------------------
+
+
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    _uncaught.append(exc)
+    _previous_excepthook(kind, exc, tb)
+
+
+_previous_excepthook = sys.excepthook
+
+
+def _at_exit() -> None:
+    status = RunStatus.FAILED if _uncaught else RunStatus.FINISHED
+    with _stack_lock:
+        runs = list(reversed(_stack))
+    for run in runs:
+        try:
+            run.end(status)
+        except Exception as exc:  # exiting: report and go on with the others
+            print(f"ninefold: could not end run {run.run_id}: {exc}", file=sys.stderr)
+    try:
+        writer.flush()
+    except Exception as exc:
+        print(f"ninefold: could not write buffered metrics: {exc}", file=sys.stderr)
+
+
+def _install_hooks() -> None:
+    global _hooks_installed, _previous_excepthook
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    atexit.register(_at_exit)
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must not end or heartbeat its parent's runs.
+    with _stack_lock:
+        _stack.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "compare_runs",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
