@@ -18,8 +18,17 @@ from ninefold.errors import StoreError
 from ninefold.store.database import Database
 from ninefold.store.schema import metadata
 
-HEAD = "0001"
-"""The newest migration revision; bump it with every new file in ``versions/``."""
+_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+def _head() -> str:
+    """The newest revision: migration files are named ``NNNN_<what>.py`` with revision ``NNNN``."""
+    numbers = [p.name[:4] for p in _VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py")]
+    return max(numbers)
+
+
+HEAD = _head()
+"""The newest migration revision (each file in ``versions/`` is one, numbered in order)."""
 
 _version_meta = MetaData()
 alembic_version = Table(
