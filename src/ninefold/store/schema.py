@@ -189,3 +189,32 @@ alias_history = Table(
     Column("user", String(255), nullable=False),
     Index(None, "name", "alias"),
 )
+
+# -- datasets (data validation, issue 3) -------------------------------------
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("num_rows", BigInteger, nullable=False),
+    Column("num_columns", Integer, nullable=False),
+    Column("profile_digest", String(64), nullable=False),
+    Column("schema_digest", String(64), nullable=True),
+    Column("run_id", ID, nullable=True),
+    Column("source", String(1024), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "name", "fingerprint", unique=True),
+    Index(None, "run_id"),
+)
+
+dataset_version_tags = Table(
+    "dataset_version_tags",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
