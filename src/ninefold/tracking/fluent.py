@@ -170,18 +170,22 @@ class ActiveRun:
 
     def log_param(self, key: str, value: Any) -> None:
         """Log one param (immutable once logged)."""
+        self._check_open()
         self.client.log_params(self.run_id, {key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log several params."""
+        self._check_open()
         self.client.log_params(self.run_id, params)
 
     def set_tag(self, key: str, value: Any) -> None:
         """Set one tag (tags can change)."""
+        self._check_open()
         self.client.set_tags(self.run_id, {key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set several tags."""
+        self._check_open()
         self.client.set_tags(self.run_id, tags)
 
     def log_metric(
@@ -195,6 +199,7 @@ class ActiveRun:
             step: position in the series; by default one past the last step logged for ``key``.
             timestamp: UTC milliseconds; defaults to now.
         """
+        self._check_open()
         if key not in _valid_keys:
             check_key(key, "Metric")
             _valid_keys.add(key)
@@ -223,16 +228,19 @@ class ActiveRun:
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> ArtifactEntry:
         """Store a local file under ``artifact_path/`` in the run."""
+        self._check_open()
         return self.client.log_artifact(self.run_id, local_path, artifact_path)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[ArtifactEntry]:
         """Store a local folder (recursively) under ``artifact_path/``."""
+        self._check_open()
         return self.client.log_artifacts(self.run_id, local_dir, artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> ArtifactEntry:
         """Store text as the artifact ``artifact_file``."""
+        self._check_open()
         if not isinstance(text, str):
             raise InvalidArgument(f"log_text needs a str, got {type(text).__name__}.")
         return self.client.log_bytes(self.run_id, text.encode("utf-8"), artifact_file)
@@ -261,6 +269,7 @@ class ActiveRun:
         (``.png``, ``.svg``, ``.pdf``); Plotly figures as ``.html`` (loading
         plotly.js from its CDN) or ``.json``.
         """
+        self._check_open()
         suffix = Path(artifact_file).suffix.lower().lstrip(".")
         module = type(figure).__module__
         if module.startswith("plotly"):
@@ -284,6 +293,7 @@ class ActiveRun:
 
     def log_input(self, kind: str, ref: str, context: str | None = None) -> None:
         """Record something the run consumed (lineage), e.g. ``("dataset", "iris@3")``."""
+        self._check_open()
         self.client.store.runs.add_inputs(self.run_id, [RunInput(kind, ref, context)])
 
     def flush(self) -> None:
