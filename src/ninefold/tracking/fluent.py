@@ -101,7 +101,13 @@ def _metric_value(key: str, value: object) -> float:
             f"Metric {key!r} needs a number, got {value!r} ({type(value).__name__}). "
             "Log text as a tag or with log_text()."
         )
-    return float(value)  # type: ignore[arg-type,unused-ignore]
+    try:
+        return float(value)  # type: ignore[arg-type,unused-ignore]
+    except (TypeError, ValueError) as exc:  # e.g. a numpy array of several values
+        raise InvalidArgument(
+            f"Metric {key!r} needs a single number, got {value!r}: {exc}. "
+            "Log one value per call, with step= for a series."
+        ) from exc
 
 
 class ActiveRun:
