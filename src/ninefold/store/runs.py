@@ -408,22 +408,23 @@ class RunRepository:
             raise _not_found(run_id) from exc
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
-        """Files of a run whose path equals ``prefix`` or lies under it, sorted by path."""
-        query = select(run_artifacts.c.path, run_artifacts.c.digest, run_artifacts.c.size).where(
+        """Files of a run whose path equals ``prefix`` or lies under it, sorted by path.
+
+        Paths compare case-sensitively and ``%`` or ``_`` in them are plain
+        characters on every backend (a LIKE would be case-insensitive on SQLite).
+        """
+        path = run_artifacts.c.path
+        query = select(path, run_artifacts.c.digest, run_artifacts.c.size).where(
             run_artifacts.c.run_id == run_id
         )
         prefix = prefix.strip("/")
         if prefix:
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(
-                or_(
-                    run_artifacts.c.path == prefix,
-                    run_artifacts.c.path.like(escaped + "/%", escape="\\"),
-                )
-            )
+            folder = prefix + "/"
+            query = query.where(or_(path == prefix, func.substr(path, 1, len(folder)) == folder))
         with self._db.read() as conn:
-            rows = conn.execute(query.order_by(run_artifacts.c.path)).all()
-        return [ArtifactEntry(r[0], r[1], r[2]) for r in rows]
+            rows = conn.execute(query).all()
+        # Sorted here: ORDER BY would follow the PostgreSQL database's collation.
+        return sorted((ArtifactEntry(r[0], r[1], r[2]) for r in rows), key=lambda e: e.path)
 
     def add_inputs(self, run_id: str, inputs: Iterable[RunInput]) -> None:
         """Record what a run consumed (lineage); recording the same input twice is a no-op."""
