@@ -108,11 +108,6 @@ def test_numpy_params_are_stored_as_plain_numbers(client: Client) -> None:
     assert nf.get_run(run.run_id).params == {"n": "3", "ratio": "0.5"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ninefold._names.param_value renders float subclasses with repr(): "
-    "np.float64(0.125) is stored as 'np.float64(0.125)'",
-)
 def test_numpy_float64_param_is_stored_as_a_plain_number(client: Client) -> None:
     with nf.start_run() as run:
         nf.log_param("lr", np.float64(0.125))

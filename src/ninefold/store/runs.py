@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -54,10 +54,6 @@ def _not_found(run_id: str) -> RunNotFound:
     return RunNotFound(f"No run with id {run_id!r}. List runs with: ninefold runs list")
 
 
-def _to_db(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
 def _from_db(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
@@ -68,6 +64,17 @@ class RunRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._upsert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        mark = "%s" if db.dialect == "postgresql" else "?"
+        values = ", ".join([mark] * 5)
+        columns = 'run_id, "key", step, timestamp_ms, value'
+        self._insert_points_sql = f"INSERT INTO metrics ({columns}) VALUES ({values})"
+        self._upsert_latest_sql = (
+            f"INSERT INTO latest_metrics ({columns}) VALUES ({values}) "
+            'ON CONFLICT (run_id, "key") DO UPDATE SET step = excluded.step, '
+            "timestamp_ms = excluded.timestamp_ms, value = excluded.value "
+            "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+            "AND excluded.timestamp_ms >= latest_metrics.timestamp_ms)"
+        )
 
     # -- lifecycle -------------------------------------------------------
 
@@ -316,7 +323,8 @@ class RunRepository:
         """Append metric points in one transaction and update each series' latest value.
 
         The latest value of a series is the point with the highest step, then
-        the newest timestamp.
+        the newest timestamp. Rows go to the driver's ``executemany`` as plain
+        tuples: this is the hot path of batched logging.
         """
         if not points:
             return
@@ -325,41 +333,21 @@ class RunRepository:
             cur = latest.get((p[0], p[1]))
             if cur is None or (p[3], p[4]) >= (cur[3], cur[4]):
                 latest[(p[0], p[1])] = p
-        rows = [
-            {"run_id": p[0], "key": p[1], "value": _to_db(p[2]), "step": p[3], "timestamp_ms": p[4]}
-            for p in points
-        ]
+        # NaN is stored as NULL (p[2] != p[2] is the fast NaN test).
+        rows = [(p[0], p[1], p[3], p[4], None if p[2] != p[2] else p[2]) for p in points]
         latest_rows = [
-            {"run_id": p[0], "key": p[1], "value": _to_db(p[2]), "step": p[3], "timestamp_ms": p[4]}
-            for p in latest.values()
+            (p[0], p[1], p[3], p[4], None if p[2] != p[2] else p[2]) for p in latest.values()
         ]
-        stmt = self._upsert(latest_metrics).values(latest_rows)
-        newer = or_(
-            stmt.excluded.step > latest_metrics.c.step,
-            and_(
-                stmt.excluded.step == latest_metrics.c.step,
-                stmt.excluded.timestamp_ms >= latest_metrics.c.timestamp_ms,
-            ),
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
-            set_={
-                "value": stmt.excluded.value,
-                "step": stmt.excluded.step,
-                "timestamp_ms": stmt.excluded.timestamp_ms,
-            },
-            where=newer,
-        )
 
         def work(conn: Connection) -> None:
-            conn.execute(upsert)
-            conn.execute(metrics.insert(), rows)
+            conn.exec_driver_sql(self._upsert_latest_sql, latest_rows)
+            conn.exec_driver_sql(self._insert_points_sql, rows)
 
         try:
             self._db.write(work)
         except SAIntegrityError as exc:
             unknown = sorted({p[0] for p in points})
-            raise RunNotFound(f"Cannot log metrics: no run among {unknown}.") from exc
+            raise RunNotFound(f"Cannot log metrics: no run among {unknown[:5]}.") from exc
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         """Every point of one metric series, ordered by step then time."""

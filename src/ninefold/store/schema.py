@@ -63,6 +63,7 @@ runs = Table(
     Index(None, "experiment_id", "start_ms"),
     Index(None, "status"),
     Index(None, "parent_run_id"),
+    sqlite_with_rowid=False,
 )
 
 params = Table(
@@ -71,6 +72,7 @@ params = Table(
     Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
     Column("key", KEY, primary_key=True),
     Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 run_tags = Table(
@@ -79,6 +81,7 @@ run_tags = Table(
     Column("run_id", ID, ForeignKey("runs.run_id"), primary_key=True),
     Column("key", KEY, primary_key=True),
     Column("value", Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 metrics = Table(
@@ -101,6 +104,7 @@ latest_metrics = Table(
     Column("timestamp_ms", BigInteger, nullable=False),
     Column("value", Float, nullable=True),
     Index(None, "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 run_artifacts = Table(
@@ -112,6 +116,7 @@ run_artifacts = Table(
     Column("size", BigInteger, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index(None, "digest"),
+    sqlite_with_rowid=False,
 )
 
 run_inputs = Table(
@@ -123,6 +128,7 @@ run_inputs = Table(
     Column("context", String(64), nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Index(None, "kind", "ref"),
+    sqlite_with_rowid=False,
 )
 
 registered_models = Table(

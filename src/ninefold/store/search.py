@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Select,
     and_,
     false,
@@ -97,6 +98,12 @@ class _Compiler:
             self.aliases[key] = _TABLES[f.kind].alias(f"{f.kind[0]}{len(self.aliases)}")
         return self.aliases[key].c.value
 
+    def present(self, f: Field) -> ColumnElement[bool]:
+        """True where the run has the metric, param or tag ``f`` (even if its value is NULL)."""
+        self.column(f)
+        present: ColumnElement[bool] = self.aliases[(f.kind, f.name)].c.run_id.is_not(None)
+        return present
+
     def joined(self, base: Join) -> Join:
         for (_, name), alias in self.aliases.items():
             base = base.outerjoin(alias, and_(alias.c.run_id == runs.c.run_id, alias.c.key == name))
@@ -134,8 +141,11 @@ class _Compiler:
                     self.text,
                     node.field.position,
                 )
+            # Backslash escapes % and _ on every backend (PostgreSQL's default).
             expr: ColumnElement[bool] = (
-                col.ilike(node.pattern) if node.case_insensitive else col.like(node.pattern)
+                col.ilike(node.pattern, escape="\\")
+                if node.case_insensitive
+                else col.like(node.pattern, escape="\\")
             )
             return not_(expr) if node.negated else expr
         if isinstance(node, In):
@@ -153,12 +163,16 @@ class _Compiler:
                 node.position,
             )
         if isinstance(value, float) and math.isnan(value):
-            # NaN is stored as NULL: "= nan" means "is NaN".
-            if node.op in ("=", "!="):
-                nan_test: ColumnElement[bool] = (
-                    col.is_(None) if node.op == "=" else col.is_not(None)
-                )
+            # NaN is stored as NULL: "= nan" means "is NaN", which a run without
+            # the metric (no row, so also NULL after the outer join) is not.
+            if node.op == "=":
+                nan_test: ColumnElement[bool] = col.is_(None)
+                if node.field.kind != "attr":
+                    nan_test = and_(nan_test, self.present(node.field))
                 return nan_test
+            if node.op == "!=":
+                not_nan: ColumnElement[bool] = col.is_not(None)
+                return not_nan
             return false()
         ops = {
             "=": col.__eq__,
@@ -176,13 +190,29 @@ def _label(f: Field) -> str:
     return f.name if f.kind == "attr" else f"{f.kind}s.{f.name}"
 
 
+_RUN_COLUMNS = (
+    runs.c.run_id,
+    experiments.c.name,
+    runs.c.name,
+    runs.c.status,
+    runs.c.start_ms,
+    runs.c.end_ms,
+    runs.c.parent_run_id,
+    runs.c.user,
+)
+
+CHUNK = 10_000
+"""Run ids per ``IN (...)`` list when fetching values (below SQLite's variable limit)."""
+
+
 def build_query(
     filter_text: str = "",
     order_by: list[str] | tuple[str, ...] = (),
     experiment_ids: list[str] | None = None,
     max_results: int | None = None,
+    columns: tuple[Any, ...] = (runs.c.run_id,),
 ) -> Select[Any]:
-    """A SELECT of matching run ids, ordered and limited; the filter is parsed once."""
+    """A SELECT of matching runs, ordered and limited; the filter is parsed once."""
     tree = parse_filter(filter_text)
     compiler = _Compiler(filter_text)
     where: ColumnElement[bool] = compiler.compile(tree) if tree is not None else true()
@@ -193,13 +223,21 @@ def build_query(
         order_cols.append((col.desc() if key.descending else col.asc()).nulls_last())
     order_cols += [runs.c.start_ms.desc(), runs.c.run_id.desc()]
     base = runs.join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
-    query = select(runs.c.run_id).select_from(compiler.joined(base)).where(where)
+    query = select(*columns).select_from(compiler.joined(base)).where(where)
     if experiment_ids is not None:
         query = query.where(runs.c.experiment_id.in_(experiment_ids))
     query = query.order_by(*order_cols)
     if max_results is not None:
         query = query.limit(max_results)
     return query
+
+
+def _fetch(conn: Connection, stmt: Select[Any]) -> list[Any]:
+    """All rows as the driver's plain tuples (no per-row result processing).
+
+    Only for columns whose driver values need no conversion (strings, floats).
+    """
+    return list(conn.execute(stmt).cursor.fetchall())
 
 
 def search(
@@ -209,51 +247,36 @@ def search(
     experiment_ids: list[str] | None = None,
     max_results: int | None = None,
 ) -> SearchResult:
-    """Run a search and fetch the matching runs' values, all in SQL."""
-    query = build_query(filter_text, order_by, experiment_ids, max_results)
-    matched = query.subquery("matched")
+    """Run a search, then fetch the matching runs' params, tags and latest metrics.
+
+    The filtered, ordered query runs once; values are then read by run id in
+    chunks, so the cost grows with the number of matches, not of runs.
+    """
+    query = build_query(filter_text, order_by, experiment_ids, max_results, _RUN_COLUMNS)
     result = SearchResult()
     with db.read() as conn:
-        order: list[str] = [row[0] for row in conn.execute(query)]
-        if not order:
-            return result
-        position: dict[str, int] = {rid: i for i, rid in enumerate(order)}
-        ids = select(matched.c.run_id)
-        rows = conn.execute(
-            select(
-                runs.c.run_id,
-                experiments.c.name,
-                runs.c.name,
-                runs.c.status,
-                runs.c.start_ms,
-                runs.c.end_ms,
-                runs.c.parent_run_id,
-                runs.c.user,
-            )
-            .join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
-            .where(runs.c.run_id.in_(ids))
-        ).all()
-        result.runs = sorted(
-            ((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows),
-            key=lambda r: position[r[0]],
-        )
-        for table, target in ((params, result.params), (run_tags, result.tags)):
-            target.extend(
-                (r[0], r[1], r[2])
-                for r in conn.execute(
-                    select(table.c.run_id, table.c.key, table.c.value).where(
-                        table.c.run_id.in_(ids)
+        result.runs = [
+            (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in conn.execute(query)
+        ]
+        ids = [r[0] for r in result.runs]
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            for table, target in ((params, result.params), (run_tags, result.tags)):
+                target.extend(
+                    _fetch(
+                        conn,
+                        select(table.c.run_id, table.c.key, table.c.value).where(
+                            table.c.run_id.in_(chunk)
+                        ),
                     )
                 )
-            )
-        result.metrics = [
-            (r[0], r[1], math.nan if r[2] is None else float(r[2]))
-            for r in conn.execute(
+            rows = _fetch(
+                conn,
                 select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value).where(
-                    latest_metrics.c.run_id.in_(ids)
-                )
+                    latest_metrics.c.run_id.in_(chunk)
+                ),
             )
-        ]
+            result.metrics.extend(r if r[2] is not None else (r[0], r[1], math.nan) for r in rows)
     return result
 
 

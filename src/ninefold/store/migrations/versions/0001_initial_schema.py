@@ -1,5 +1,8 @@
 """initial schema
 
+The run tables are WITHOUT ROWID on SQLite: they are clustered on their
+primary key, which halves the lookups of searches and metric upserts.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-27 05:07:21.023784
@@ -138,6 +141,7 @@ def upgrade() -> None:
             name=op.f("fk_runs_experiment_id_experiments"),
         ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_runs")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(
@@ -159,6 +163,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.run_id"], name=op.f("fk_latest_metrics_run_id_runs")
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_latest_metrics")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
         batch_op.create_index(
@@ -172,6 +177,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], name=op.f("fk_params_run_id_runs")),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_params")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "run_artifacts",
@@ -184,6 +190,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.run_id"], name=op.f("fk_run_artifacts_run_id_runs")
         ),
         sa.PrimaryKeyConstraint("run_id", "path", name=op.f("pk_run_artifacts")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("run_artifacts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_run_artifacts_digest"), ["digest"], unique=False)
@@ -199,6 +206,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.run_id"], name=op.f("fk_run_inputs_run_id_runs")
         ),
         sa.PrimaryKeyConstraint("run_id", "kind", "ref", name=op.f("pk_run_inputs")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("run_inputs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_run_inputs_kind_ref"), ["kind", "ref"], unique=False)
@@ -210,6 +218,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], name=op.f("fk_run_tags_run_id_runs")),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_run_tags")),
+        sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
