@@ -16,13 +16,17 @@ name the thing, the bad value and the fix.
     │   ├── RunNotFound
     │   ├── ExperimentNotFound
     │   ├── ModelNotFound
-    │   └── ArtifactNotFound
+    │   ├── ArtifactNotFound
+    │   └── DatasetNotFound
     ├── AlreadyExists               a create that collides with an existing entity
     ├── StateError                  the operation does not fit the current state
     │   └── NoActiveRun
     ├── IntegrityError              stored bytes no longer match their hash
     ├── UnsafeModelError            loading would run untrusted code
     ├── MissingDependency           an optional extra is not installed
+    ├── DataError                   data that cannot be read, profiled or compared
+    │   ├── SchemaError             a data schema file or object is invalid
+    │   └── DataValidationError     validation found error-severity anomalies
     └── StoreError                  the metadata store failed (connection, schema)
 """
 
@@ -84,6 +88,10 @@ class ArtifactNotFound(NotFound):
     """No artifact (or local file to log) exists at the given path."""
 
 
+class DatasetNotFound(NotFound):
+    """No dataset version matches the name and version asked for."""
+
+
 class AlreadyExists(NinefoldError):
     """A create collides with an entity that already exists."""
 
@@ -106,6 +114,26 @@ class UnsafeModelError(NinefoldError):
 
 class MissingDependency(NinefoldError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class DataError(NinefoldError):
+    """Data cannot be read, profiled or compared (bad file, encoding, unsupported type)."""
+
+
+class SchemaError(DataError):
+    """A data schema (YAML file or object) is invalid: unknown key, bad value or type."""
+
+
+class DataValidationError(DataError):
+    """Validation found error-severity anomalies.
+
+    Attributes:
+        report: the :class:`~ninefold.data.ValidationReport` with every anomaly.
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        self.report = report
+        super().__init__(message)
 
 
 class StoreError(NinefoldError):
