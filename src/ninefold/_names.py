@@ -65,9 +65,13 @@ def check_alias(alias: object) -> str:
 
 def param_value(value: object, key: str) -> str:
     """Render a param value as the string that is stored."""
-    text = (
-        value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-    )
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, float):
+        # repr() of a plain float round-trips exactly; a numpy float's would add "np.float64(".
+        text = repr(float(value))
+    else:
+        text = str(value)
     if len(text) > MAX_PARAM_VALUE:
         raise InvalidArgument(
             f"Param {key!r} value is {len(text)} chars; the limit is {MAX_PARAM_VALUE}. "
