@@ -51,7 +51,9 @@ def build(config: dict[str, Any], seed: int) -> Any:
             n_estimators=config["n_estimators"], max_depth=config["max_depth"], random_state=seed
         )
     return GradientBoostingClassifier(
-        n_estimators=config["n_estimators"], learning_rate=config["learning_rate"], random_state=seed
+        n_estimators=config["n_estimators"],
+        learning_rate=config["learning_rate"],
+        random_state=seed,
     )
 
 
@@ -112,7 +114,9 @@ def main() -> None:
             for config in configurations():
                 name = "-".join(f"{v}" for v in config.values())
                 progress.update(task, description=f"training {name}")
-                with nf.start_run(name=name, params=config, tags={"family": config["model"]}) as run:
+                with nf.start_run(
+                    name=name, params=config, tags={"family": config["model"]}
+                ) as run:
                     model = build(config, args.seed)
                     # A metric series: cross-validated accuracy per fold.
                     scores = cross_val_score(model, X_train, y_train, cv=5)
