@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ninefold import _process
 from ninefold._ids import now_ms
+from ninefold.store.costs import AlertRepository, CostRepository
 from ninefold.store.database import Database
 from ninefold.store.experiments import ExperimentRepository
 from ninefold.store.migrate import ensure_schema
@@ -59,6 +60,8 @@ class MetadataStore:
         self.experiments = ExperimentRepository(self.db)
         self.runs = RunRepository(self.db)
         self.models = ModelRepository(self.db)
+        self.costs = CostRepository(self.db)
+        self.alerts = AlertRepository(self.db)
         if reap:
             self.reap_crashed()
 
