@@ -149,9 +149,8 @@ class ActiveRun:
         if isinstance(exc, KeyboardInterrupt):
             self.end(RunStatus.KILLED)
             return
-        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         try:
-            self.client.set_tags(self.run_id, {"ninefold.error": summary[:5000]})
+            self.client.set_tags(self.run_id, {"ninefold.error": _error_summary(exc)})
         finally:
             self.end(RunStatus.FAILED)
 
@@ -571,12 +570,24 @@ def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType
 _previous_excepthook = sys.excepthook
 
 
+def _error_summary(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:5000]
+
+
 def _at_exit() -> None:
-    status = RunStatus.FAILED if _uncaught else RunStatus.FINISHED
+    error = _uncaught[-1] if _uncaught else None
+    if error is None:
+        status = RunStatus.FINISHED
+    elif isinstance(error, KeyboardInterrupt):
+        status = RunStatus.KILLED
+    else:
+        status = RunStatus.FAILED
     with _stack_lock:
         runs = list(reversed(_stack))
     for run in runs:
         try:
+            if status == RunStatus.FAILED and error is not None:
+                run.client.set_tags(run.run_id, {"ninefold.error": _error_summary(error)})
             run.end(status)
         except Exception as exc:  # exiting: report and go on with the others
             print(f"ninefold: could not end run {run.run_id}: {exc}", file=sys.stderr)
