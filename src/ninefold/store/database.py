@@ -62,6 +62,9 @@ def _setup_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        # LIKE is case-sensitive on PostgreSQL; make SQLite agree (ILIKE stays
+        # case-insensitive: SQLAlchemy renders it as lower(x) LIKE lower(y)).
+        cur.execute("PRAGMA case_sensitive_like = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

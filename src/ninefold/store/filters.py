@@ -13,6 +13,7 @@ compiles to SQL; nothing is evaluated in Python. Grammar::
                 | field "is" ["not"] "null"
     field      := ("metrics" | "params" | "tags" | "attributes") "." name | attribute
     op         := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">="
+    literal    := number | 'string' | "string" | true | false | nan | inf | -inf
 
 Names that hold spaces or operators are written in backticks:
 ``metrics.`val loss` < 0.2``. Keywords are case-insensitive.
@@ -162,7 +163,9 @@ _TOKEN_RE = re.compile(
     (?P<ws>\s+)
   | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
   | (?P<backtick>`[^`]*`)
-  | (?P<number>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)(?![A-Za-z_]))
+  | (?P<number>(?<![A-Za-z0-9_\-/:])  # not a part of a dotted name such as layer.0
+        [-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)(?![A-Za-z_]))
+  | (?P<signed_inf>[-+](?i:infinity|inf)(?![A-Za-z0-9_]))
   | (?P<op><=|>=|!=|<>|==|=|<|>)
   | (?P<lparen>\()
   | (?P<rparen>\))
@@ -189,13 +192,23 @@ def tokenize(text: str) -> list[_Token]:
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
         if m is None:
-            raise FilterSyntaxError(f"Unexpected character {text[pos]!r}", text, pos)
+            char = text[pos]
+            if char in "'\"`":
+                raise FilterSyntaxError(
+                    f"Unterminated {'name' if char == '`' else 'string'} starting at position "
+                    f"{pos}; close it with {char}",
+                    text,
+                    pos,
+                )
+            raise FilterSyntaxError(f"Unexpected character {char!r}", text, pos)
         kind = m.lastgroup or ""
         raw = m.group()
         if kind == "string":
             tokens.append(_Token("string", raw, _unquote(raw), pos))
         elif kind == "backtick":
             tokens.append(_Token("name", raw, raw[1:-1], pos))
+        elif kind == "signed_inf":
+            tokens.append(_Token("number", raw, float(raw), pos))
         elif kind == "number":
             number: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
             tokens.append(_Token("number", raw, number, pos))
@@ -288,7 +301,8 @@ class _Parser:
             while self.tok.type == "dot" and self.tokens[self.i + 1].type in ("name", "number"):
                 self.advance()
                 parts.append(self.advance())
-            name = ".".join(str(p.value) for p in parts)
+            # A number part keeps its spelling: params.layer.05 is "layer.05".
+            name = ".".join(p.text if p.type == "number" else str(p.value) for p in parts)
             if kind == "attr" and name not in ATTRIBUTES:
                 raise self.error(
                     f"Unknown attribute {name!r}; known: {', '.join(ATTRIBUTES)}", parts[0]

@@ -118,6 +118,12 @@ class _Compiler:
                     self.text,
                     position,
                 )
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                # Beyond 64-bit integers (SQLite's limit) compare as a float.
+                try:
+                    return float(value)
+                except OverflowError:
+                    return math.inf if value > 0 else -math.inf
             return value
         if isinstance(value, float):
             return repr(value)
