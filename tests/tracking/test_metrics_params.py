@@ -123,9 +123,38 @@ def test_metric_of_wrong_type_is_refused(project: Path, value: object) -> None:
     assert get_client().store.runs.count_points(run.run_id) == 0
 
 
-def test_bad_step_is_refused(project: Path) -> None:
-    with nf.start_run(), pytest.raises(InvalidArgument, match="step must be an integer"):
-        nf.log_metric("acc", 1.0, step="1")  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("step", "timestamp", "message"),
+    [
+        ("1", None, "step must be an integer"),
+        (1.5, None, "step must be an integer"),
+        (True, None, "step must be an integer"),
+        (2**63, None, "step 9223372036854775808 does not fit in 64 bits"),
+        (None, "now", "timestamp must be an integer"),
+        (None, float("nan"), "timestamp must be an integer"),
+        (None, -(2**70), "timestamp -1180591620717411303424 does not fit"),
+    ],
+)
+def test_bad_step_or_timestamp_is_refused(
+    project: Path, step: object, timestamp: object, message: str
+) -> None:
+    with nf.start_run() as run:
+        with pytest.raises(InvalidArgument, match=message):
+            nf.log_metric("acc", 1.0, step=step, timestamp=timestamp)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument, match=message):
+            nf.log_metrics({"acc": 1.0}, step=step, timestamp=timestamp)  # type: ignore[arg-type]
+        # The refused point was never queued: the run's later points are written.
+        nf.log_metric("acc", 2.0)
+    assert [p.value for p in nf.get_metric_history(run.run_id, "acc")] == [2.0]
+
+
+def test_float_timestamp_and_extreme_steps_are_kept(project: Path) -> None:
+    with nf.start_run() as run:
+        nf.log_metric("a", 1.0, step=2**63 - 1, timestamp=1_700_000_000_123.0)
+        nf.log_metric("a", 0.5, step=-(2**63))
+    history = nf.get_metric_history(run.run_id, "a")
+    assert [(p.step, p.timestamp_ms) for p in history][1] == (2**63 - 1, 1_700_000_000_123)
+    assert history[0].step == -(2**63)
 
 
 @pytest.mark.parametrize("key", ["", "../x", "a/../b", "/abs", "x" * 300, "semi;colon", 5])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import io
 import json
+import math
 import os
 import random
 import sys
@@ -108,6 +109,23 @@ def _metric_value(key: str, value: object) -> float:
             f"Metric {key!r} needs a single number, got {value!r}: {exc}. "
             "Log one value per call, with step= for a series."
         ) from exc
+
+
+def _int64(key: str, what: str, value: object) -> int:
+    # Checked here, not when the buffer is written: a point the store cannot
+    # hold would otherwise fail every later flush of this process.
+    if isinstance(value, float) and what == "timestamp" and math.isfinite(value):
+        value = int(value)
+    if type(value) is not int:
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise InvalidArgument(f"Metric {key!r}: {what} must be an integer, got {value!r}.")
+        value = int(value.__index__())
+    if not -(2**63) <= value < 2**63:
+        raise InvalidArgument(
+            f"Metric {key!r}: {what} {value} does not fit in 64 bits; "
+            "use an integer between -2**63 and 2**63 - 1."
+        )
+    return value
 
 
 class ActiveRun:
@@ -209,23 +227,16 @@ class ActiveRun:
             check_key(key, "Metric")
             _valid_keys.add(key)
         v = _metric_value(key, value)
-        if step is None:
-            step = self._steps.get(key, 0)
-        elif type(step) is not int:
-            if isinstance(step, bool) or not hasattr(step, "__index__"):
-                raise InvalidArgument(f"Metric {key!r}: step must be an integer, got {step!r}.")
-            step = int(step)
+        step = self._steps.get(key, 0) if step is None else _int64(key, "step", step)
+        stamp = now_ms() if timestamp is None else _int64(key, "timestamp", timestamp)
         self._steps[key] = step + 1
-        writer.add(
-            self.client,
-            (self.run_id, key, v, step, now_ms() if timestamp is None else int(timestamp)),
-        )
+        writer.add(self.client, (self.run_id, key, v, step, stamp))
 
     def log_metrics(
         self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
     ) -> None:
         """Queue several metric points sharing a step and timestamp."""
-        stamp = now_ms() if timestamp is None else int(timestamp)
+        stamp = now_ms() if timestamp is None else timestamp
         for key, value in metrics.items():
             self.log_metric(key, value, step, stamp)
 
