@@ -10,7 +10,7 @@ import yaml
 
 import ninefold as nf
 from ninefold.errors import ArtifactNotFound, InvalidArgument, InvalidName
-from ninefold.tracking.client import Client
+from ninefold.tracking.client import Client, get_client
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -166,3 +166,20 @@ def test_relogging_a_path_replaces_it(client: Client) -> None:
         nf.log_text("v2", "notes.txt")
     assert client.read_text(run.run_id, "notes.txt") == "v2"
     assert [e.path for e in nf.list_artifacts(run.run_id, "notes.txt")] == ["notes.txt"]
+
+
+def test_refused_artifact_paths_store_no_bytes(project: Path, tmp_path: Path) -> None:
+    src = tmp_path / "model.bin"
+    src.write_bytes(b"weights")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("fine")
+    (folder / "bad;name.txt").write_text("refused")
+    with nf.start_run(capture_environment=False) as run:
+        with pytest.raises(InvalidName, match=r"\.\./up/model\.bin"):
+            nf.log_artifact(src, "../up")
+        with pytest.raises(InvalidName, match=r"bad;name\.txt"):
+            nf.log_artifacts(folder)
+    store = get_client().artifacts
+    assert list(store.digests()) == []
+    assert nf.list_artifacts(run.run_id) == []

@@ -110,9 +110,9 @@ class Client:
     ) -> ArtifactEntry:
         """Store a local file as an artifact of a run."""
         src = Path(local_path)
+        path = check_key(artifact_path(src, artifact_dir), "Artifact path")
         info = self.artifacts.put_file(src)
-        entry = ArtifactEntry(artifact_path(src, artifact_dir), info.digest, info.size)
-        check_key(entry.path, "Artifact path")
+        entry = ArtifactEntry(path, info.digest, info.size)
         self.store.runs.add_artifacts(run_id, [entry])
         return entry
 
@@ -124,15 +124,14 @@ class Client:
         if not root.is_dir():
             raise ArtifactNotFound(f"Cannot log {str(root)!r}: no such directory.")
         prefix = (artifact_dir or "").strip("/")
-        entries = []
+        files = {}
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root).as_posix()
+            files[check_key(f"{prefix}/{rel}" if prefix else rel, "Artifact path")] = path
+        entries = []
+        for name, path in files.items():
             info = self.artifacts.put_file(path)
-            entries.append(
-                ArtifactEntry(f"{prefix}/{rel}" if prefix else rel, info.digest, info.size)
-            )
-        for e in entries:
-            check_key(e.path, "Artifact path")
+            entries.append(ArtifactEntry(name, info.digest, info.size))
         self.store.runs.add_artifacts(run_id, entries)
         return entries
 
