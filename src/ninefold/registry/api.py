@@ -100,8 +100,18 @@ def get_model_version(
 
     ``version`` may be a number, an alias, or None for the latest version.
     """
+    if not isinstance(uri_or_name, str):
+        raise InvalidArgument(
+            f"A model is named by a string (a name or models:/name@alias, models:/name/3), "
+            f"got {type(uri_or_name).__name__}."
+        )
     c = _client(client)
     if uri_or_name.startswith("models:"):
+        if version is not None:
+            raise InvalidArgument(
+                f"{uri_or_name!r} already names a version; pass either a URI or a name and "
+                f"version, not version={version!r} as well."
+            )
         uri = parse_uri(uri_or_name)
         assert isinstance(uri, ModelURI)
         name = uri.name
@@ -109,6 +119,11 @@ def get_model_version(
             return c.store.models.get_version(name, c.store.models.resolve_alias(name, uri.alias))
         assert uri.version is not None
         return c.store.models.get_version(name, uri.version)
+    if ":/" in uri_or_name:
+        raise InvalidArgument(
+            f"{uri_or_name!r} is not a model URI; use models:/<name>@<alias> or "
+            "models:/<name>/<version> (or a plain model name)."
+        )
     name = uri_or_name
     if version is None:
         latest = c.store.models.get_model(name).latest_version
@@ -157,8 +172,13 @@ def delete_alias(name: str, alias: str, *, client: Client | None = None) -> None
 def alias_history(
     name: str, alias: str | None = None, *, client: Client | None = None
 ) -> list[AliasChange]:
-    """Every move of a model's aliases: version before and after, when and by whom."""
-    return _client(client).store.models.alias_history(name, alias)
+    """Every move of a model's aliases: version before and after, when and by whom.
+
+    Moves are oldest first; a removal has ``version`` None.
+    """
+    c = _client(client)
+    c.store.models.get_model(name)
+    return c.store.models.alias_history(name, alias)
 
 
 def list_models(*, client: Client | None = None) -> list[RegisteredModel]:

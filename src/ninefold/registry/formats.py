@@ -16,7 +16,24 @@ from ninefold._deps import require
 from ninefold.errors import InvalidArgument, UnsafeModelError
 
 FORMATS = ("skops", "pickle")
-LIBRARY_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+LIBRARY_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+# Plain containers skops may list; never a blanket ``builtins.`` (that would let
+# ``builtins.eval`` or ``builtins.exec`` into a model unasked).
+SAFE_TYPES = frozenset(
+    {
+        "builtins.bytearray",
+        "builtins.bytes",
+        "builtins.complex",
+        "builtins.frozenset",
+        "builtins.range",
+        "builtins.set",
+        "builtins.slice",
+        "collections.Counter",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "collections.deque",
+    }
+)
 
 
 def is_sklearn(model: Any) -> bool:
@@ -60,8 +77,12 @@ def load(data: bytes, format: str, trusted: bool | Sequence[str], where: str) ->
         if trusted is True:
             allowed = untrusted
         else:
-            extra = set(trusted or ())
-            allowed = [t for t in untrusted if t.startswith(LIBRARY_PREFIXES) or t in extra]
+            extra = {trusted} if isinstance(trusted, str) else set(trusted or ())
+            allowed = [
+                t
+                for t in untrusted
+                if t.startswith(LIBRARY_PREFIXES) or t in SAFE_TYPES or t in extra
+            ]
             unknown = sorted(set(untrusted) - set(allowed))
             if unknown:
                 raise UnsafeModelError(
