@@ -21,13 +21,15 @@ from ninefold.store.schema import metadata
 _VERSIONS = Path(__file__).parent / "migrations" / "versions"
 
 
-def _head() -> str:
-    """The newest revision: migration files are named ``NNNN_<what>.py`` with revision ``NNNN``."""
-    numbers = [p.name[:4] for p in _VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py")]
-    return max(numbers)
+def _revisions() -> frozenset[str]:
+    """Every revision: migration files are named ``NNNN_<what>.py`` with revision ``NNNN``."""
+    return frozenset(p.name[:4] for p in _VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
-HEAD = _head()
+REVISIONS = _revisions()
+"""The revisions this version of ninefold can read or upgrade from."""
+
+HEAD = max(REVISIONS)
 """The newest migration revision (each file in ``versions/`` is one, numbered in order)."""
 
 _version_meta = MetaData()
@@ -83,6 +85,13 @@ def ensure_schema(db: Database) -> str:
             _version_meta.create_all(conn)
             conn.execute(alembic_version.insert().values(version_num=HEAD))
             return "created"
+        if revision not in REVISIONS:
+            raise StoreError(
+                f"The metadata store at {db.safe_url()} has schema revision {revision!r}, newer "
+                f"than this ninefold knows (its newest is {HEAD!r}): it was written by a newer "
+                "ninefold. Upgrade ninefold (pip install -U ninefold), or point "
+                "NINEFOLD_STORE_URL at another database."
+            )
         from alembic import command
 
         command.upgrade(_alembic_config(conn), "head")
