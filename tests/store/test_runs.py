@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from ninefold import _process
@@ -195,3 +197,52 @@ def test_tags_of_unknown_run(store: MetadataStore) -> None:
     missing = new_id()
     with pytest.raises(RunNotFound, match=missing):
         store.runs.set_tags(missing, {"team": "vision"})
+
+
+def test_concurrent_writers_of_the_same_params(store: MetadataStore, make_run: MakeRun) -> None:
+    threads = 4
+    errors: list[BaseException] = []
+    for _ in range(5):
+        run_id = make_run()
+        start = threading.Barrier(threads)
+
+        def log(i: int, run_id: str = run_id, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                store.runs.log_params(run_id, {"lr": "0.1", f"k{i}": "x"})
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=log, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert store.runs.get(run_id).params == {"lr": "0.1"} | {
+            f"k{i}": "x" for i in range(threads)
+        }
+    assert errors == []
+
+
+def test_concurrent_writers_of_conflicting_params(store: MetadataStore, make_run: MakeRun) -> None:
+    threads = 4
+    run_id = make_run()
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def log(i: int) -> None:
+        start.wait()
+        try:
+            store.runs.log_params(run_id, {"lr": str(i)})
+        except BaseException as exc:  # checked below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=log, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+    assert len(errors) == threads - 1
+    assert all(isinstance(e, ParamConflict) for e in errors), errors
+    assert store.runs.get(run_id).params["lr"] in {str(i) for i in range(threads)}

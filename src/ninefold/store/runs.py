@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ninefold._ids import now_ms
-from ninefold.errors import ParamConflict, RunNotFound
+from ninefold.errors import ParamConflict, RunNotFound, StoreError
 from ninefold.store.database import Database
 from ninefold.store.records import (
     ArtifactEntry,
@@ -283,10 +283,16 @@ class RunRepository:
             if new:
                 conn.execute(params.insert(), new)
 
-        try:
-            self._db.write(work)
-        except SAIntegrityError as exc:
-            raise _not_found(run_id) from exc
+        for _ in range(3):
+            try:
+                self._db.write(work)
+                return
+            except SAIntegrityError as exc:
+                if not self.exists(run_id):
+                    raise _not_found(run_id) from exc
+                # Another writer added one of these keys since we read them
+                # (PostgreSQL runs writers concurrently): check against its value.
+        raise StoreError(f"Params of run {run_id} kept changing while being logged; try again.")
 
     def set_tags(self, run_id: str, values: Mapping[str, str]) -> None:
         """Set tags, replacing earlier values of the same keys."""
