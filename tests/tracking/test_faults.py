@@ -12,7 +12,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
+import ninefold as nf
 from ninefold.store import MetadataStore, RunStatus
+from ninefold.tracking.client import Client
 
 TIMEOUT_S = 120
 
@@ -277,3 +281,31 @@ def test_child_process_environment_is_the_project(project: Path) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("NINEFOLD_")},
     ).stdout.strip()
     assert out == f"sqlite:///{_db(project)}"
+
+
+def _forked_worker(n: int) -> str:
+    with nf.start_run(name=f"forked-{n}", capture_environment=False) as run:
+        for i in range(200):
+            nf.log_metric("x", float(i))
+    return run.run_id
+
+
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_forked_workers_do_not_share_the_parents_connections(client: Client) -> None:
+    import multiprocessing
+
+    with nf.start_run(name="parent", capture_environment=False) as parent:
+        nf.log_metric("y", 0.0)
+        nf.flush()  # the parent's pool now holds an open connection
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            child_ids = pool.map(_forked_worker, range(4))
+        for i in range(1, 50):
+            nf.log_metric("y", float(i))
+            nf.flush()
+    assert client.get_run(parent.run_id).status == RunStatus.FINISHED
+    assert client.store.runs.count_points(parent.run_id) == 50
+    for run_id in child_ids:
+        run = client.get_run(run_id)
+        assert run.status == RunStatus.FINISHED
+        assert run.parent_run_id is None  # a forked child does not nest under the parent
+        assert client.store.runs.count_points(run_id) == 200

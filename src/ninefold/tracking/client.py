@@ -250,8 +250,26 @@ def get_client() -> Client:
 
 
 def reset_clients() -> None:
-    """Forget cached clients (after settings change, or in a forked child)."""
+    """Close and forget cached clients (after settings change; a forked child needs no call)."""
     with _clients_lock:
         for client in _clients.values():
             client.close()
         _clients.clear()
+
+
+_inherited: list[Client] = []
+
+
+def _after_fork_in_child() -> None:
+    # A forked child shares the parent's pooled database connections: talking
+    # on them, or closing them, breaks the parent's sessions. Keep the
+    # inherited clients referenced (never used, never finalized) and open
+    # fresh ones on first use.
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _inherited.extend(_clients.values())
+    _clients.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
