@@ -183,3 +183,17 @@ def test_refused_artifact_paths_store_no_bytes(project: Path, tmp_path: Path) ->
     store = get_client().artifacts
     assert list(store.digests()) == []
     assert nf.list_artifacts(run.run_id) == []
+
+
+def test_log_dict_writes_numpy_values_as_plain_numbers(project: Path) -> None:
+    import numpy as np
+
+    data = {"lr": np.float64(0.5), "epochs": np.int64(3), "sizes": np.arange(3), "f": np.float32(2)}
+    plain = {"lr": 0.5, "epochs": 3, "sizes": [0, 1, 2], "f": 2.0}
+    with nf.start_run(capture_environment=False) as run:
+        nf.log_dict(data, "params.json")
+        nf.log_dict(data, "params.yaml")
+    client = get_client()
+    assert client.read_dict(run.run_id, "params.json") == plain
+    assert client.read_dict(run.run_id, "params.yaml") == plain
+    assert "np." not in client.read_text(run.run_id, "params.yaml")

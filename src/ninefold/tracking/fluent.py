@@ -111,6 +111,25 @@ def _metric_value(key: str, value: object) -> float:
         ) from exc
 
 
+def _plain(value: Any) -> Any:
+    # numpy scalars and arrays (and pandas, torch) know how to become Python values.
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) else str(value)
+
+
+def _yaml_text(data: Any, artifact_file: str) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_multi_representer(object, lambda d, v: d.represent_data(_plain(v)))
+    try:
+        return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(f"log_dict: cannot encode {artifact_file!r} as YAML: {exc}") from exc
+
+
 def _int64(key: str, what: str, value: object) -> int:
     # Checked here, not when the buffer is written: a point the store cannot
     # hold would otherwise fail every later flush of this process.
@@ -264,14 +283,17 @@ class ActiveRun:
     def log_dict(
         self, data: Mapping[str, Any] | Sequence[Any], artifact_file: str
     ) -> ArtifactEntry:
-        """Store a dict as JSON, or as YAML when ``artifact_file`` ends in ``.yaml``/``.yml``."""
-        if artifact_file.endswith((".yaml", ".yml")):
-            import yaml
+        """Store a dict as JSON, or as YAML when ``artifact_file`` ends in ``.yaml``/``.yml``.
 
-            text = yaml.safe_dump(data, sort_keys=False)
+        NumPy (and pandas, torch) values are written as plain numbers and lists;
+        other objects as their ``str()``.
+        """
+        self._check_open()
+        if artifact_file.endswith((".yaml", ".yml")):
+            text = _yaml_text(data, artifact_file)
         else:
             try:
-                text = json.dumps(data, indent=2, default=str)
+                text = json.dumps(data, indent=2, default=_plain)
             except (TypeError, ValueError) as exc:
                 raise InvalidArgument(
                     f"log_dict: cannot encode {artifact_file!r} as JSON: {exc}"
