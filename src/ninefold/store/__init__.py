@@ -14,6 +14,7 @@ from ninefold.store.database import Database
 from ninefold.store.experiments import ExperimentRepository
 from ninefold.store.migrate import ensure_schema
 from ninefold.store.models import ModelRepository
+from ninefold.store.pipelines import PipelineRepository
 from ninefold.store.records import (
     AliasChange,
     ArtifactEntry,
@@ -62,6 +63,7 @@ class MetadataStore:
         self.models = ModelRepository(self.db)
         self.costs = CostRepository(self.db)
         self.alerts = AlertRepository(self.db)
+        self.pipelines = PipelineRepository(self.db)
         if reap:
             self.reap_crashed()
 

@@ -305,3 +305,41 @@ alerts = Table(
     Index(None, "source", "kind", "subject"),
     Index(None, "created_ms"),
 )
+
+# -- pipelines (issue 4) -----------------------------------------------------
+
+pipeline_steps = Table(
+    "pipeline_steps",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("pipeline_run_id", ID, nullable=False),
+    Column("pipeline", NAME, nullable=False),
+    Column("node", String(512), nullable=False),
+    Column("step", String(512), nullable=False),
+    Column("cache_key", String(64), nullable=True),
+    Column("cache", String(16), nullable=False),
+    Column("source_run_id", ID, nullable=True),
+    Column("reasons", Text, nullable=False),
+    Column("components", Text, nullable=False),
+    Column("seed", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "cache_key"),
+    Index(None, "pipeline_run_id"),
+    Index(None, "pipeline", "node"),
+)
+
+lineage_edges = Table(
+    "lineage_edges",
+    metadata,
+    Column("run_id", ID, primary_key=True),
+    Column("direction", String(8), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("materializer", String(64), nullable=False),
+    Column("type_name", String(256), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index(None, "digest", "direction"),
+    sqlite_with_rowid=False,
+)

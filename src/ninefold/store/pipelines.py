@@ -1,0 +1,421 @@
+"""Pipelines: one record per step execution and the lineage edges around it.
+
+A step execution is a child run of its pipeline run. ``pipeline_steps`` keeps
+what the cache needs (the key, its components, why it missed) and
+``lineage_edges`` links the step run to the content-addressed artifacts it read
+(``input``) and wrote (``output``). Upstream and downstream walks follow those
+edges from any digest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from ninefold._ids import now_ms
+from ninefold.errors import RunNotFound
+from ninefold.store.database import Database
+from ninefold.store.records import ArtifactEntry, RunStatus
+from ninefold.store.schema import (
+    lineage_edges,
+    pipeline_steps,
+    run_artifacts,
+    run_tags,
+    runs,
+)
+
+PIPELINE_TAG = "ninefold.pipeline"
+"""Run tag naming the pipeline of a pipeline run (its value is the pipeline's name)."""
+
+INPUT = "input"
+OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """An artifact a step run read (``input``) or wrote (``output``)."""
+
+    run_id: str
+    direction: str
+    name: str
+    digest: str
+    size: int
+    materializer: str
+    type_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "run_id": self.run_id,
+            "direction": self.direction,
+            "name": self.name,
+            "digest": self.digest,
+            "size": self.size,
+            "materializer": self.materializer,
+            "type": self.type_name,
+        }
+
+
+@dataclass(frozen=True)
+class StepExecution:
+    """One execution of a step inside a pipeline run (a cache hit counts as one).
+
+    Attributes:
+        run_id: the step's child run.
+        pipeline_run_id: the pipeline run it belongs to.
+        pipeline: the pipeline's name.
+        node: the step's node in the graph (``train``, ``train[2]``).
+        step: the step function, ``module:qualname``.
+        cache_key: the hash of ``components``; None when it could not be computed.
+        cache: ``hit``, ``miss`` or ``off``.
+        source_run_id: for a hit, the step run whose outputs were reused.
+        reasons: why the step missed (empty for a hit).
+        components: what went into the cache key.
+        seed: the seed the step ran with.
+        attempts: how many times the function was called (0 for a hit).
+        created_ms: when the execution was recorded.
+        status: the step run's status.
+    """
+
+    run_id: str
+    pipeline_run_id: str
+    pipeline: str
+    node: str
+    step: str
+    cache_key: str | None
+    cache: str
+    source_run_id: str | None
+    reasons: list[str]
+    components: dict[str, Any]
+    seed: int | None
+    attempts: int
+    created_ms: int
+    status: RunStatus | None = None
+    edges: list[LineageEdge] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "run_id": self.run_id,
+            "pipeline_run_id": self.pipeline_run_id,
+            "pipeline": self.pipeline,
+            "node": self.node,
+            "step": self.step,
+            "status": None if self.status is None else str(self.status),
+            "cache_key": self.cache_key,
+            "cache": self.cache,
+            "source_run_id": self.source_run_id,
+            "reasons": list(self.reasons),
+            "components": self.components,
+            "seed": self.seed,
+            "attempts": self.attempts,
+            "created_ms": self.created_ms,
+            "edges": [e.to_dict() for e in self.edges],
+        }
+
+
+_STEP_COLUMNS = (
+    pipeline_steps.c.run_id,
+    pipeline_steps.c.pipeline_run_id,
+    pipeline_steps.c.pipeline,
+    pipeline_steps.c.node,
+    pipeline_steps.c.step,
+    pipeline_steps.c.cache_key,
+    pipeline_steps.c.cache,
+    pipeline_steps.c.source_run_id,
+    pipeline_steps.c.reasons,
+    pipeline_steps.c.components,
+    pipeline_steps.c.seed,
+    pipeline_steps.c.attempts,
+    pipeline_steps.c.created_ms,
+    runs.c.status,
+)
+
+_EDGE_COLUMNS = (
+    lineage_edges.c.run_id,
+    lineage_edges.c.direction,
+    lineage_edges.c.name,
+    lineage_edges.c.digest,
+    lineage_edges.c.size,
+    lineage_edges.c.materializer,
+    lineage_edges.c.type_name,
+)
+
+
+def _execution(row: Any) -> StepExecution:
+    return StepExecution(
+        run_id=row[0],
+        pipeline_run_id=row[1],
+        pipeline=row[2],
+        node=row[3],
+        step=row[4],
+        cache_key=row[5],
+        cache=row[6],
+        source_run_id=row[7],
+        reasons=json.loads(row[8]),
+        components=json.loads(row[9]),
+        seed=None if row[10] is None else int(row[10]),
+        attempts=int(row[11]),
+        created_ms=int(row[12]),
+        status=None if row[13] is None else RunStatus(row[13]),
+    )
+
+
+def _edge(row: Any) -> LineageEdge:
+    return LineageEdge(row[0], row[1], row[2], row[3], int(row[4]), row[5], row[6])
+
+
+def _steps_query() -> Any:
+    return select(*_STEP_COLUMNS).join(runs, runs.c.run_id == pipeline_steps.c.run_id, isouter=True)
+
+
+class PipelineRepository:
+    """Step executions, their cache keys and lineage edges."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+
+    # -- writes ----------------------------------------------------------
+
+    def finish_step(
+        self,
+        execution: StepExecution,
+        edges: Sequence[LineageEdge],
+        *,
+        status: RunStatus,
+        artifacts: Sequence[ArtifactEntry] = (),
+        tags: Mapping[str, str] | None = None,
+        end_ms: int | None = None,
+    ) -> None:
+        """Record a step execution, its edges, files and tags and end its run, in one transaction.
+
+        A step run is never left ``running`` with half its lineage: either all
+        of this is stored or none of it.
+        """
+        stamp = now_ms() if end_ms is None else end_ms
+        step_row = {
+            "run_id": execution.run_id,
+            "pipeline_run_id": execution.pipeline_run_id,
+            "pipeline": execution.pipeline,
+            "node": execution.node,
+            "step": execution.step,
+            "cache_key": execution.cache_key,
+            "cache": execution.cache,
+            "source_run_id": execution.source_run_id,
+            "reasons": json.dumps(execution.reasons),
+            "components": json.dumps(execution.components, sort_keys=True),
+            "seed": execution.seed,
+            "attempts": execution.attempts,
+            "created_ms": execution.created_ms,
+        }
+        edge_rows = [
+            {
+                "run_id": e.run_id,
+                "direction": e.direction,
+                "name": e.name,
+                "digest": e.digest,
+                "size": e.size,
+                "materializer": e.materializer,
+                "type_name": e.type_name[:256],
+                "created_ms": stamp,
+            }
+            for e in edges
+        ]
+        file_rows = [
+            {
+                "run_id": execution.run_id,
+                "path": a.path,
+                "digest": a.digest,
+                "size": a.size,
+                "created_ms": stamp,
+            }
+            for a in artifacts
+        ]
+        tag_rows = [
+            {"run_id": execution.run_id, "key": k, "value": v} for k, v in (tags or {}).items()
+        ]
+
+        def work(conn: Connection) -> None:
+            updated = conn.execute(
+                update(runs)
+                .where(runs.c.run_id == execution.run_id)
+                .values(status=status.value, end_ms=stamp)
+            ).rowcount
+            if updated == 0:
+                raise RunNotFound(f"No step run with id {execution.run_id!r}.")
+            conn.execute(pipeline_steps.insert().values(step_row))
+            if edge_rows:
+                conn.execute(lineage_edges.insert(), edge_rows)
+            if file_rows:
+                stmt = self._insert(run_artifacts)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
+                        set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size},
+                    ),
+                    file_rows,
+                )
+            if tag_rows:
+                stmt = self._insert(run_tags)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[run_tags.c.run_id, run_tags.c.key],
+                        set_={"value": stmt.excluded.value},
+                    ),
+                    tag_rows,
+                )
+
+        try:
+            self._db.write(work)
+        except SAIntegrityError as exc:
+            raise RunNotFound(
+                f"Cannot record step run {execution.run_id!r}: it is already recorded or its "
+                f"run does not exist ({exc.orig})."
+            ) from exc
+
+    # -- cache -----------------------------------------------------------
+
+    def find_cached(self, cache_key: str) -> StepExecution | None:
+        """The newest finished execution (not a hit) with this cache key, or None."""
+        query = (
+            _steps_query()
+            .where(
+                pipeline_steps.c.cache_key == cache_key,
+                pipeline_steps.c.cache != "hit",
+                runs.c.status == RunStatus.FINISHED.value,
+            )
+            .order_by(pipeline_steps.c.created_ms.desc())
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _execution(row)
+
+    def previous(
+        self, pipeline: str, node: str, step: str, before_ms: int | None = None
+    ) -> StepExecution | None:
+        """The newest finished execution of the same node of the same pipeline.
+
+        Falls back to the newest finished execution of the same step function
+        anywhere. Used to explain why a step missed the cache.
+        """
+        finished = runs.c.status == RunStatus.FINISHED.value
+        conditions = [finished]
+        if before_ms is not None:
+            conditions.append(pipeline_steps.c.created_ms < before_ms)
+        order = pipeline_steps.c.created_ms.desc()
+        with self._db.read() as conn:
+            row = conn.execute(
+                _steps_query()
+                .where(pipeline_steps.c.pipeline == pipeline, pipeline_steps.c.node == node)
+                .where(*conditions)
+                .order_by(order)
+                .limit(1)
+            ).first()
+            if row is None:
+                row = conn.execute(
+                    _steps_query()
+                    .where(pipeline_steps.c.step == step)
+                    .where(*conditions)
+                    .order_by(order)
+                    .limit(1)
+                ).first()
+        return None if row is None else _execution(row)
+
+    # -- reads -----------------------------------------------------------
+
+    def get(self, run_id: str) -> StepExecution | None:
+        """The execution recorded for a step run (with its edges), or None."""
+        with self._db.read() as conn:
+            row = conn.execute(_steps_query().where(pipeline_steps.c.run_id == run_id)).first()
+            if row is None:
+                return None
+            edges = [
+                _edge(r)
+                for r in conn.execute(
+                    select(*_EDGE_COLUMNS)
+                    .where(lineage_edges.c.run_id == run_id)
+                    .order_by(lineage_edges.c.direction, lineage_edges.c.name)
+                )
+            ]
+        execution = _execution(row)
+        return _with_edges(execution, edges)
+
+    def steps_of(self, pipeline_run_id: str) -> list[StepExecution]:
+        """Every recorded step execution of a pipeline run, in order, with edges."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                _steps_query()
+                .where(pipeline_steps.c.pipeline_run_id == pipeline_run_id)
+                .order_by(pipeline_steps.c.created_ms, pipeline_steps.c.run_id)
+            ).all()
+            ids = [r[0] for r in rows]
+            edges: dict[str, list[LineageEdge]] = {}
+            if ids:
+                for r in conn.execute(
+                    select(*_EDGE_COLUMNS)
+                    .where(lineage_edges.c.run_id.in_(ids))
+                    .order_by(lineage_edges.c.direction, lineage_edges.c.name)
+                ):
+                    edges.setdefault(r[0], []).append(_edge(r))
+        return [_with_edges(_execution(r), edges.get(r[0], [])) for r in rows]
+
+    def edges_of(self, run_ids: Sequence[str], direction: str | None = None) -> list[LineageEdge]:
+        """Edges of these step runs (inputs, outputs or both)."""
+        if not run_ids:
+            return []
+        query = select(*_EDGE_COLUMNS).where(lineage_edges.c.run_id.in_(list(run_ids)))
+        if direction is not None:
+            query = query.where(lineage_edges.c.direction == direction)
+        with self._db.read() as conn:
+            return [_edge(r) for r in conn.execute(query.order_by(lineage_edges.c.name))]
+
+    def edges_for(self, digests: Sequence[str], direction: str) -> list[LineageEdge]:
+        """Edges that read (``input``) or wrote (``output``) any of these digests."""
+        if not digests:
+            return []
+        query = select(*_EDGE_COLUMNS).where(
+            lineage_edges.c.digest.in_(list(digests)), lineage_edges.c.direction == direction
+        )
+        with self._db.read() as conn:
+            return [_edge(r) for r in conn.execute(query)]
+
+    def pipeline_runs(
+        self, pipeline: str | None = None, limit: int | None = 50
+    ) -> list[tuple[str, str]]:
+        """``(run_id, pipeline name)`` of pipeline runs, newest first."""
+        query = (
+            select(runs.c.run_id, run_tags.c.value)
+            .join(run_tags, run_tags.c.run_id == runs.c.run_id)
+            .where(run_tags.c.key == PIPELINE_TAG)
+            .order_by(runs.c.start_ms.desc(), runs.c.run_id.desc())
+        )
+        if pipeline is not None:
+            query = query.where(run_tags.c.value == pipeline)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
+    def running_steps(self, pipeline_run_id: str) -> list[str]:
+        """Child runs of a pipeline run still marked running."""
+        with self._db.read() as conn:
+            return list(
+                conn.execute(
+                    select(runs.c.run_id).where(
+                        runs.c.parent_run_id == pipeline_run_id,
+                        runs.c.status == RunStatus.RUNNING.value,
+                    )
+                ).scalars()
+            )
+
+
+def _with_edges(execution: StepExecution, edges: list[LineageEdge]) -> StepExecution:
+    return replace(execution, edges=edges)
