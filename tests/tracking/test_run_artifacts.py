@@ -88,6 +88,11 @@ def test_missing_things_are_artifact_not_found(client: Client, tmp_path: Path) -
             nf.log_artifact(tmp_path / "nope.txt")
         with pytest.raises(ArtifactNotFound, match="no such directory"):
             nf.log_artifacts(tmp_path / "missing_dir")
+        with pytest.raises(InvalidArgument, match=r"is a folder; use log_artifacts\(\)"):
+            nf.log_artifact(tmp_path)
+        (tmp_path / "plain.txt").write_text("x")
+        with pytest.raises(ArtifactNotFound, match="no such directory"):
+            nf.log_artifacts(tmp_path / "plain.txt")
         nf.log_text("hello", "notes/hello.txt")
     with pytest.raises(ArtifactNotFound, match=r"notes/hello\.txt"):
         nf.download_artifacts(run.run_id, "notes/other.txt", tmp_path / "x")

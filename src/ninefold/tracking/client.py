@@ -110,6 +110,10 @@ class Client:
     ) -> ArtifactEntry:
         """Store a local file as an artifact of a run."""
         src = Path(local_path)
+        if src.is_dir():
+            raise InvalidArgument(
+                f"Cannot log {str(src)!r} as one artifact: it is a folder; use log_artifacts()."
+            )
         path = check_key(artifact_path(src, artifact_dir), "Artifact path")
         info = self.artifacts.put_file(src)
         entry = ArtifactEntry(path, info.digest, info.size)
