@@ -16,7 +16,7 @@ import pytest
 
 import ninefold as nf
 from ninefold.store import MetadataStore, RunStatus
-from ninefold.tracking.client import Client
+from ninefold.tracking.client import Client, get_client
 
 TIMEOUT_S = 120
 
@@ -309,3 +309,18 @@ def test_forked_workers_do_not_share_the_parents_connections(client: Client) -> 
         assert run.status == RunStatus.FINISHED
         assert run.parent_run_id is None  # a forked child does not nest under the parent
         assert client.store.runs.count_points(run_id) == 200
+
+
+def test_run_whose_environment_cannot_be_stored_is_failed_not_left_running(
+    project: Path,
+) -> None:
+    client = get_client()
+    # A file where the artifact store keeps its temporary files: every write fails.
+    (Path(client.artifact_root) / "tmp").write_text("in the way")
+    with pytest.raises(OSError):
+        nf.start_run(name="doomed")
+    assert nf.active_run() is None
+    (run,) = client.store.search().runs
+    stored = client.get_run(run[0])
+    assert stored.status == RunStatus.FAILED
+    assert "Error" in stored.tags["ninefold.error"]

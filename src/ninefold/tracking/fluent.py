@@ -435,7 +435,12 @@ def start_run(
     )
     run = ActiveRun(client, run_id, run_name, exp.name, parent.run_id if parent else None)
     if capture_environment:
-        client.set_tags(run_id, _record_environment(client, run_id))
+        try:
+            client.set_tags(run_id, _record_environment(client, run_id))
+        except BaseException as exc:  # the run never started: do not leave it "running"
+            client.set_tags(run_id, {"ninefold.error": _error_summary(exc)})
+            client.set_status(run_id, RunStatus.FAILED)
+            raise
     with _stack_lock:
         _stack.append(run)
     writer.watch(run_id, client)
