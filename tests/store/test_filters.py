@@ -318,7 +318,7 @@ def filters(draw: st.DrawFn, depth: int = 0) -> tuple[Node, str]:
     return BoolOp(shape, tuple(n for n, _ in items)), joined  # type: ignore[arg-type]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(filters())
 def test_generated_filters_parse_to_their_tree(case: tuple[Node, str]) -> None:
     tree, text = case
