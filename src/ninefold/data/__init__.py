@@ -4,13 +4,19 @@ Example:
     >>> from ninefold import data as nfd
     >>> prof = nfd.profile("train.parquet")  # doctest: +SKIP
     >>> schema = nfd.infer_schema(prof)  # doctest: +SKIP
+    >>> schema.save("schema.yaml")  # doctest: +SKIP
     >>> nfd.validate("batch.parquet", schema).raise_for_errors()  # doctest: +SKIP
 
-Heavy libraries (polars, scipy, plotly) are imported inside the functions that use them.
+Importing this package is light: polars, scipy and plotly are imported inside
+the functions that use them.
 """
 
 from __future__ import annotations
 
+from ninefold.data.inference import infer_schema
+
+# The submodule ``profile`` must be imported before the function ``profile`` is
+# bound below, so that the package attribute stays the function.
 from ninefold.data.profile import (
     CategoryCounts,
     ColumnProfile,
@@ -21,14 +27,37 @@ from ninefold.data.profile import (
     NumericStats,
     merge,
 )
+from ninefold.data.profiling import profile
+from ninefold.data.schema import (
+    ColumnSchema,
+    CountRange,
+    DatasetRules,
+    DriftRule,
+    Outliers,
+    Range,
+    Schema,
+)
+from ninefold.data.validation import Anomaly, ValidationReport, validate
 
 __all__ = [
+    "Anomaly",
     "CategoryCounts",
     "ColumnProfile",
+    "ColumnSchema",
+    "CountRange",
     "DatasetProfile",
+    "DatasetRules",
     "DatetimeRange",
+    "DriftRule",
     "Histogram",
     "LengthStats",
     "NumericStats",
+    "Outliers",
+    "Range",
+    "Schema",
+    "ValidationReport",
+    "infer_schema",
     "merge",
+    "profile",
+    "validate",
 ]
