@@ -232,6 +232,7 @@ WORKER = """
 """
 
 
+@pytest.mark.slow  # 3 s on an idle 2-core machine, 8 s under load
 def test_concurrent_processes_log_into_one_sqlite_store(project: Path, tmp_path: Path) -> None:
     script = _script(tmp_path, "worker", WORKER)
     procs = [
