@@ -15,12 +15,13 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ninefold import _process
@@ -85,6 +86,7 @@ _stack: list[ActiveRun] = []
 _stack_lock = threading.RLock()
 _valid_keys: set[str] = set()
 _uncaught: list[BaseException] = []
+_signalled: list[int] = []
 _hooks_installed = False
 
 
@@ -180,10 +182,10 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None:
+        if exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
             self.end(RunStatus.FINISHED)
             return
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, SystemExit) and _signalled):
             self.end(RunStatus.KILLED)
             return
         try:
@@ -614,7 +616,9 @@ def _error_summary(exc: BaseException) -> str:
 
 def _at_exit() -> None:
     error = _uncaught[-1] if _uncaught else None
-    if error is None:
+    if _signalled:
+        status = RunStatus.KILLED
+    elif error is None:
         status = RunStatus.FINISHED
     elif isinstance(error, KeyboardInterrupt):
         status = RunStatus.KILLED
@@ -643,6 +647,19 @@ def _install_hooks() -> None:
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
     atexit.register(_at_exit)
+    # Only where nobody else handles SIGTERM (servers and frameworks install their own).
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Unwind like an exit, so open runs end as "killed" and buffered points are
+    # written; the exit status is the one a fatal SIGTERM gives (128 + 15).
+    _signalled.append(signum)
+    raise SystemExit(128 + signum)
 
 
 def _after_fork_in_child() -> None:
