@@ -245,3 +245,29 @@ def test_wasserstein_cdfs_matches_raw_samples_on_profile_like_knots() -> None:
     assert w == pytest.approx(expected, rel=0.03)
     assert stats.wasserstein_cdfs([0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]) == 0.0
     assert math.isnan(stats.wasserstein_cdfs([], [], [0.0], [1.0]))
+
+
+def test_ks_binned_is_close_to_raw_ks_and_conservative() -> None:
+    rng = np.random.default_rng(9)
+    ref, cur = rng.normal(size=5_000), rng.normal(0.1, 1.0, size=4_000)
+    breaks = np.quantile(ref, np.linspace(0, 1, 21)[1:-1])
+    ref_counts = np.bincount(np.searchsorted(breaks, ref, side="right"), minlength=20)
+    cur_counts = np.bincount(np.searchsorted(breaks, cur, side="right"), minlength=20)
+    binned = stats.ks_binned(ref_counts, cur_counts)
+    raw = stats.ks_test(ref, cur)
+    assert binned.statistic <= raw.statistic + 1e-12
+    assert binned.statistic == pytest.approx(raw.statistic, abs=0.01)
+    assert binned.pvalue >= raw.pvalue * 0.5
+    # A two-bin example by hand: F differs by 0.3 at the single boundary.
+    two = stats.ks_binned([70, 30], [40, 60])
+    assert two.statistic == pytest.approx(0.3)
+    assert math.isnan(stats.ks_binned([0, 0], [1, 1]).pvalue)
+
+
+def test_combine_min_is_bonferroni() -> None:
+    a = stats.TestResult("ks", 0.1, 0.004)
+    b = stats.TestResult("chi2", 3.0, 0.2)
+    assert stats.combine_min(a, b) == pytest.approx(0.008)
+    assert stats.combine_min(b, b) == pytest.approx(0.4)
+    assert stats.combine_min(stats.TestResult("ks", 0.9, 0.9), b) == pytest.approx(0.4)
+    assert math.isnan(stats.combine_min(a, stats.TestResult("chi2", math.nan, math.nan)))

@@ -3,12 +3,14 @@
 The same machinery answers "has this source changed over time?" (drift) and "does
 serving data look like training data?" (skew). For each column shared by both sides:
 
-1. **Test** whether the two windows could come from one distribution: a chi-square test
-   of *homogeneity* on the reference's histogram bins (numeric columns) or on the
-   categories (string, categorical, boolean columns). Both windows count as samples, so
-   the null is right at any pair of sizes. Sparse cells are pooled until every expected
-   count reaches 5. With raw reference rows, ``numeric_test="ks"`` runs the exact
-   two-sample Kolmogorov-Smirnov test instead.
+1. **Test** whether the two windows could come from one distribution. Categorical
+   columns (string, categorical, boolean): a chi-square test of *homogeneity* on the
+   category counts. Numeric columns: on the reference's histogram bins, both a
+   Kolmogorov-Smirnov test (strong on shifts of location) and a chi-square homogeneity
+   test (strong on changes of shape), combined by Bonferroni (twice the smaller
+   p-value). Both windows count as samples, so the null is right at any pair of sizes;
+   sparse cells are pooled until every expected count reaches 5. With raw rows on both
+   sides, ``numeric_test="ks"`` runs the exact two-sample KS test instead.
 2. **Correct** the p-values across the columns tested (Holm by default, which bounds the
    chance of *any* false column alarm by ``alpha``; Benjamini-Hochberg on request).
 3. **Measure** how large the change is: PSI on the reference bins and the Wasserstein
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from ninefold.data.profile import ColumnProfile, DatasetProfile
 
 Correction = Literal["holm", "bh"]
-NumericTest = Literal["chi2", "ks"]
+NumericTest = Literal["binned", "ks"]
 Status = Literal["drift", "ok", "too_small", "no_data", "missing", "new", "changed_type", "skipped"]
 
 DEFAULT_ALPHA = 0.01
@@ -138,8 +140,10 @@ class ColumnDrift:
             data), ``"new"`` (absent from the reference), ``"changed_type"`` or
             ``"skipped"``.
         message: one sentence saying what was found.
-        test: ``"chi2"`` or ``"ks"``; None when no test ran.
-        statistic: the test statistic.
+        test: ``"ks+chi2"`` (numeric, on the reference bins), ``"ks"`` (numeric, exact on
+            raw rows) or ``"chi2"`` (categorical); None when no test ran.
+        statistics: the statistics of the tests run: ``ks_d`` and ``ks_p``,
+            ``chi2``, ``chi2_dof`` and ``chi2_p``.
         pvalue: the raw p-value.
         pvalue_adjusted: the p-value after the correction across columns.
         rejected: whether the corrected test rejects "no change" at ``alpha``.
@@ -165,7 +169,7 @@ class ColumnDrift:
     status: Status
     message: str
     test: str | None = None
-    statistic: float | None = None
+    statistics: dict[str, float] = field(default_factory=dict)
     pvalue: float | None = None
     pvalue_adjusted: float | None = None
     rejected: bool = False
@@ -302,7 +306,7 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
     thresholds: DriftThresholds | Mapping[str, float] | None = None,
     columns: Iterable[str] | None = None,
-    numeric_test: NumericTest = "chi2",
+    numeric_test: NumericTest = "binned",
     include_time: bool = False,
 ) -> DriftReport:
     """Compare ``current`` with ``reference``, column by column, for drift or skew.
@@ -321,9 +325,9 @@ def compare(
         thresholds: practical thresholds for every column (:class:`DriftThresholds` or a
             mapping of some of its fields).
         columns: compare only these columns (default: every column).
-        numeric_test: ``"chi2"`` (homogeneity on the reference bins; works with stored
-            profiles) or ``"ks"`` (exact two-sample Kolmogorov-Smirnov; needs raw data
-            on both sides).
+        numeric_test: ``"binned"`` (KS and chi-square on the reference bins; works with
+            stored profiles) or ``"ks"`` (exact two-sample Kolmogorov-Smirnov; needs raw
+            data on both sides).
         include_time: also compare datetime and date columns (off by default: they move
             forward by design).
 
@@ -336,8 +340,8 @@ def compare(
     """
     if correction not in ("holm", "bh"):
         raise InvalidArgument(f"correction must be 'holm' or 'bh', got {correction!r}.")
-    if numeric_test not in ("chi2", "ks"):
-        raise InvalidArgument(f"numeric_test must be 'chi2' or 'ks', got {numeric_test!r}.")
+    if numeric_test not in ("binned", "ks"):
+        raise InvalidArgument(f"numeric_test must be 'binned' or 'ks', got {numeric_test!r}.")
     if not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise InvalidArgument(f"alpha must be between 0 and 1 (e.g. 0.01), got {alpha!r}.")
     base = _thresholds(thresholds)
@@ -346,7 +350,7 @@ def compare(
     if numeric_test == "ks" and (ref_frame is None or cur_frame is None):
         raise InvalidArgument(
             "numeric_test='ks' needs the raw reference and current rows, but a profile was "
-            "given; use numeric_test='chi2' (the default) with stored profiles."
+            "given; use numeric_test='binned' (the default) with stored profiles."
         )
     settings = _schema_settings(schema)
     wanted = list(columns) if columns is not None else None
@@ -649,19 +653,27 @@ def _numeric(
     if list(hist.breaks) != list(rn.histogram.breaks):
         hist = hist.rebin(list(rn.histogram.breaks), _f(cn.min), _f(cn.max))
     cur_counts = list(hist.counts)
+    chi = stats.chi2_homogeneity(ref_counts, cur_counts)
+    if chi.dof == 0 or math.isnan(chi.pvalue):
+        return _too_small(base, n, m)
     if numeric_test == "ks":
         ref_values, cur_values = (_finite_values(df, ref.name, ref.kind) for df in frames)
-        result = stats.ks_test(ref_values, cur_values)
-        if min(n, m) < 2:
-            return _too_small(base, n, m)
+        ks = stats.ks_test(ref_values, cur_values)
+        base.test, base.pvalue = "ks", ks.pvalue
+        base.statistics = {"ks_d": ks.statistic, "ks_p": ks.pvalue}
     else:
-        result = stats.chi2_homogeneity(ref_counts, cur_counts)
-        if result.dof == 0 or math.isnan(result.pvalue):
-            return _too_small(base, n, m)
+        ks = stats.ks_binned(ref_counts, cur_counts)
+        base.test, base.pvalue = "ks+chi2", stats.combine_min(ks, chi)
+        base.statistics = {
+            "ks_d": ks.statistic,
+            "ks_p": ks.pvalue,
+            "chi2": chi.statistic,
+            "chi2_dof": float(chi.dof or 0),
+            "chi2_p": chi.pvalue,
+        }
     std = rn.std
     wasserstein = stats.normalised(_wasserstein(rn, cn, hist.counts), std)
     mean_shift = stats.normalised(abs(cn.mean - rn.mean), std)
-    base.test, base.statistic, base.pvalue = result.name, result.statistic, result.pvalue
     base.effects = {
         "psi": stats.psi(ref_counts, cur_counts),
         "wasserstein": wasserstein,
@@ -753,7 +765,12 @@ def _categorical(
     result = stats.chi2_homogeneity(ref_counts, cur_counts)
     if result.dof == 0 or math.isnan(result.pvalue):
         return _too_small(base, n, m)
-    base.test, base.statistic, base.pvalue = result.name, result.statistic, result.pvalue
+    base.test, base.pvalue = "chi2", result.pvalue
+    base.statistics = {
+        "chi2": result.statistic,
+        "chi2_dof": float(result.dof or 0),
+        "chi2_p": result.pvalue,
+    }
     unseen: float | None = None
     if rc.exact:
         # Every reference level is listed, so whatever the current data has beyond them
@@ -809,7 +826,11 @@ def _min_detectable(p: _Pending, level: float) -> float:
         if p.result.test == "ks":
             test_limit = stats.ks_normal_shift(p.n, p.m, level)
         else:
-            test_limit = stats.binned_normal_shift(p.ref_shares, p.n, p.m, level)
+            # Two tests share the level (Bonferroni); the better one sets the limit.
+            test_limit = min(
+                stats.ks_normal_shift(p.n, p.m, level / 2),
+                stats.binned_normal_shift(p.ref_shares, p.n, p.m, level / 2),
+            )
         c = stats.normal_shift_sensitivity(p.ref_shares)
         psi_limit = math.sqrt(lim.psi / c) if c > 0 else math.inf
         effect_limit = min(lim.wasserstein, psi_limit)
