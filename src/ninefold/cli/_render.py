@@ -92,9 +92,16 @@ def status_text(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def table(title: str | None, *columns: str) -> Table:
-    """A table in the house style."""
+def table(title: str | None, *columns: str, ids: tuple[str, ...] = ()) -> Table:
+    """A table in the house style.
+
+    The columns named in ``ids`` (run ids) are never wrapped or cut, so they can
+    be copied whole from a narrow terminal; the other columns give way.
+    """
     t = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
     for c in columns:
-        t.add_column(c)
+        if c in ids:
+            t.add_column(c, no_wrap=True, overflow="ignore", min_width=len(c))
+        else:
+            t.add_column(c)
     return t

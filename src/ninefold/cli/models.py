@@ -92,7 +92,13 @@ def show_model(
         emit_json([v.to_dict() for v in versions])
         return
     t = table(
-        f"{name}: {len(versions)} version(s)", "version", "aliases", "format", "run", "created"
+        f"{name}: {len(versions)} version(s)",
+        "version",
+        "aliases",
+        "format",
+        "run",
+        "created",
+        ids=("run",),
     )
     for v in versions:
         t.add_row(

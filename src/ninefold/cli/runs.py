@@ -53,7 +53,14 @@ def list_runs(
         {k for r in records for k in r if k.startswith("metrics.") and r[k] is not None}
     )[:6]
     t = table(
-        f"{len(records)} run(s)", "run_id", "experiment", "name", "status", "started", *metric_keys
+        f"{len(records)} run(s)",
+        "run_id",
+        "experiment",
+        "name",
+        "status",
+        "started",
+        *metric_keys,
+        ids=("run_id",),
     )
     for r in records:
         start = r["start_time"]
