@@ -53,6 +53,10 @@ _EXPORTS: dict[str, str] = {
     "set_model_version_tag": "ninefold.registry.api",
     "set_model_description": "ninefold.registry.api",
     "model_lineage": "ninefold.registry.api",
+    # data
+    "log_dataset": "ninefold.data.datasets",
+    "get_dataset": "ninefold.data.datasets",
+    "load_dataset_profile": "ninefold.data.datasets",
     # records and settings
     "Run": "ninefold.store.records",
     "RunStatus": "ninefold.store.records",
@@ -83,6 +87,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from ninefold.config import Settings, load_settings
+    from ninefold.data.datasets import get_dataset, load_dataset_profile, log_dataset
     from ninefold.errors import NinefoldError
     from ninefold.registry.api import (
         alias_history,

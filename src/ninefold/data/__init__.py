@@ -13,6 +13,24 @@ the functions that use them.
 
 from __future__ import annotations
 
+from ninefold.data.cleaning import (
+    Cleaned,
+    CleaningSummary,
+    drop_columns,
+    drop_duplicates,
+    drop_unnecessary_columns,
+    handle_missing,
+    quarantine,
+)
+from ninefold.data.datasets import (
+    fingerprint,
+    get_dataset,
+    list_dataset_versions,
+    list_datasets,
+    load_dataset_profile,
+    load_dataset_schema,
+    log_dataset,
+)
 from ninefold.data.inference import infer_schema
 
 # The submodule ``profile`` must be imported before the function ``profile`` is
@@ -42,6 +60,8 @@ from ninefold.data.validation import Anomaly, ValidationReport, validate
 __all__ = [
     "Anomaly",
     "CategoryCounts",
+    "Cleaned",
+    "CleaningSummary",
     "ColumnProfile",
     "ColumnSchema",
     "CountRange",
@@ -56,8 +76,20 @@ __all__ = [
     "Range",
     "Schema",
     "ValidationReport",
+    "drop_columns",
+    "drop_duplicates",
+    "drop_unnecessary_columns",
+    "fingerprint",
+    "get_dataset",
+    "handle_missing",
     "infer_schema",
+    "list_dataset_versions",
+    "list_datasets",
+    "load_dataset_profile",
+    "load_dataset_schema",
+    "log_dataset",
     "merge",
     "profile",
+    "quarantine",
     "validate",
 ]

@@ -11,6 +11,7 @@ from ninefold import _process
 from ninefold._ids import now_ms
 from ninefold.store.costs import AlertRepository, CostRepository
 from ninefold.store.database import Database
+from ninefold.store.datasets import DatasetRepository
 from ninefold.store.experiments import ExperimentRepository
 from ninefold.store.migrate import ensure_schema
 from ninefold.store.models import ModelRepository
@@ -61,6 +62,7 @@ class MetadataStore:
         self.experiments = ExperimentRepository(self.db)
         self.runs = RunRepository(self.db)
         self.models = ModelRepository(self.db)
+        self.datasets = DatasetRepository(self.db)
         self.costs = CostRepository(self.db)
         self.alerts = AlertRepository(self.db)
         self.pipelines = PipelineRepository(self.db)
