@@ -17,6 +17,7 @@ import pytest
 import ninefold as nf
 from ninefold.store import MetadataStore, RunStatus
 from ninefold.tracking.client import Client, get_client
+from tests.tracking.helpers import own
 
 TIMEOUT_S = 120
 
@@ -117,7 +118,7 @@ def test_sigkill_while_logging_marks_run_crashed_and_keeps_flushed_points(
         run = store.runs.get(run_id)
         assert run.status == RunStatus.CRASHED
         assert run.end_ms is not None
-        points = store.runs.count_points(run_id)
+        points = len(store.runs.metric_history(run_id, "x"))
         assert points >= flushed
         history = store.runs.metric_history(run_id, "x")
         # What landed is a prefix of the series: no gaps, no duplicates.
@@ -148,7 +149,8 @@ def test_exit_without_ending_the_run_finishes_it_and_flushes(project: Path, tmp_
     try:
         run = store.runs.get(run_id)
         assert run.status == RunStatus.FINISHED
-        assert store.runs.count_points(run_id) == 3002
+        assert len(store.runs.metric_history(run_id, "loss")) == 3000
+        assert own(run.metrics).keys() == {"loss", "a", "b"}
         assert run.metrics["loss"] == 1.0 / 3000
         assert run.params == {"n": "3000"}
     finally:
@@ -181,7 +183,7 @@ def test_uncaught_exception_marks_open_runs_failed(project: Path, tmp_path: Path
         assert child.status == RunStatus.FAILED
         assert parent.status == RunStatus.FAILED
         assert "RuntimeError: data file is corrupt" in child.tags["ninefold.error"]
-        assert child.metrics == {"before": 1.0}
+        assert own(child.metrics) == {"before": 1.0}
     finally:
         store.close()
 
@@ -205,7 +207,7 @@ def test_uncaught_keyboard_interrupt_marks_open_run_killed(project: Path, tmp_pa
     try:
         run = store.runs.get(_run_id(done.stdout))
         assert run.status == RunStatus.KILLED
-        assert run.metrics == {"x": 1.0}
+        assert own(run.metrics) == {"x": 1.0}
     finally:
         store.close()
 
@@ -258,7 +260,7 @@ def test_concurrent_processes_log_into_one_sqlite_store(project: Path, tmp_path:
     assert _integrity(project) == "ok"
     store = _open_store(project)
     try:
-        counts = [store.runs.count_points(r) for r in run_ids]
+        counts = [len(store.runs.metric_history(r, "loss")) for r in run_ids]
         assert counts == [2000] * 8
         assert sum(counts) == 16_000
         runs = [store.runs.get(r) for r in run_ids]
@@ -304,12 +306,12 @@ def test_forked_workers_do_not_share_the_parents_connections(client: Client) -> 
             nf.log_metric("y", float(i))
             nf.flush()
     assert client.get_run(parent.run_id).status == RunStatus.FINISHED
-    assert client.store.runs.count_points(parent.run_id) == 50
+    assert len(client.store.runs.metric_history(parent.run_id, "y")) == 50
     for run_id in child_ids:
         run = client.get_run(run_id)
         assert run.status == RunStatus.FINISHED
         assert run.parent_run_id is None  # a forked child does not nest under the parent
-        assert client.store.runs.count_points(run_id) == 200
+        assert len(client.store.runs.metric_history(run_id, "x")) == 200
 
 
 def test_run_whose_environment_cannot_be_stored_is_failed_not_left_running(
@@ -325,3 +327,55 @@ def test_run_whose_environment_cannot_be_stored_is_failed_not_left_running(
     stored = client.get_run(run[0])
     assert stored.status == RunStatus.FAILED
     assert "Error" in stored.tags["ninefold.error"]
+
+
+TERMINATED = """
+    import sys
+    import time
+
+    import ninefold as nf
+
+    def train():
+        for i in range(1000):
+            nf.log_metric("x", float(i))
+        print("READY", flush=True)
+        while True:
+            time.sleep(0.05)
+
+    if sys.argv[1] == "with":
+        with nf.start_run(name="terminated") as run:
+            print("RUN", run.run_id, flush=True)
+            train()
+    else:
+        run = nf.start_run(name="terminated")
+        print("RUN", run.run_id, flush=True)
+        train()
+"""
+
+
+@pytest.mark.parametrize("style", ["with", "plain"])
+def test_sigterm_ends_the_run_as_killed_and_writes_buffered_points(
+    project: Path, tmp_path: Path, style: str
+) -> None:
+    script = _script(tmp_path, "terminated", TERMINATED)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), style],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert lines[1] == "READY\n", err
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    store = _open_store(project)
+    try:
+        run = store.runs.get(_run_id(lines[0] + out))
+        assert run.status == RunStatus.KILLED
+        assert len(store.runs.metric_history(run.run_id, "x")) == 1000
+    finally:
+        store.close()

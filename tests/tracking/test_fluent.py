@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import ninefold as nf
 from ninefold.errors import InvalidName, NoActiveRun, StateError
 from ninefold.store import RunStatus
 from ninefold.tracking.client import Client
+from tests.tracking.helpers import own
 
 
 def test_start_run_records_experiment_name_params_and_tags(client: Client) -> None:
@@ -137,7 +140,7 @@ def test_logging_to_an_ended_run_is_refused(client: Client) -> None:
 def test_info_reflects_buffered_metrics(client: Client) -> None:
     with nf.start_run() as run:
         nf.log_metric("loss", 0.25)
-        assert run.info.metrics == {"loss": 0.25}
+        assert own(run.info.metrics) == {"loss": 0.25}
 
 
 def test_bad_experiment_or_run_name_is_refused(client: Client) -> None:
@@ -146,3 +149,14 @@ def test_bad_experiment_or_run_name_is_refused(client: Client) -> None:
     with pytest.raises(InvalidName, match="Run name"):
         nf.start_run(name="x" * 300)
     assert nf.active_run() is None
+
+
+def test_sys_exit_inside_a_run(client: Client) -> None:
+    with pytest.raises(SystemExit), nf.start_run() as clean:
+        sys.exit(0)
+    with pytest.raises(SystemExit), nf.start_run() as failing:
+        sys.exit(2)
+    assert client.get_run(clean.run_id).status == RunStatus.FINISHED
+    stored = client.get_run(failing.run_id)
+    assert stored.status == RunStatus.FAILED
+    assert stored.tags["ninefold.error"] == "SystemExit: 2"
