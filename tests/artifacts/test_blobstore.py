@@ -12,7 +12,7 @@ import pytest
 
 from ninefold.artifacts import ArtifactStore
 from ninefold.artifacts.blobstore import hash_file
-from ninefold.errors import ArtifactNotFound, IntegrityError
+from ninefold.errors import ArtifactNotFound, ConfigError, IntegrityError, MissingDependency
 from tests.artifacts.conftest import StoreCase
 
 
@@ -188,3 +188,13 @@ def test_put_file_of_missing_source_is_artifact_not_found(tmp_path: Path) -> Non
         store.put_file(tmp_path / "missing.bin")
     with pytest.raises(ArtifactNotFound, match="no such file"):
         store.put_file(tmp_path)  # a folder is not a file
+
+
+def test_unusable_roots_name_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"'nope://bucket/x' is not a usable URL"):
+        ArtifactStore("nope://bucket/x")
+    try:
+        import gcsfs  # noqa: F401
+    except ImportError:
+        with pytest.raises(MissingDependency, match="needs the fsspec driver for gs://"):
+            ArtifactStore("gs://bucket/x")
