@@ -15,7 +15,7 @@ GROUPS = ("runs", "experiments", "models", "artifacts", "db")
 
 
 def test_db_upgrade_creates_then_reports_up_to_date(cli: Invoke, project: Path) -> None:
-    db_file = project / ".ninefold" / "ninefold.db"
+    db_file = project.resolve() / ".ninefold" / "ninefold.db"
     assert not db_file.exists()
     first = as_json(cli("db", "upgrade", "--json"))
     assert db_file.is_file()

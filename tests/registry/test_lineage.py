@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 import ninefold as nf
 from ninefold.tracking.client import Client
 from tests.registry.helpers import ThresholdModel
@@ -34,7 +36,9 @@ def test_version_links_run_and_git_commit(client: Client, project: Path) -> None
     assert lineage.run.run_id == run.run_id
 
 
-def test_no_git_no_commit(client: Client, project: Path) -> None:
+def test_no_git_no_commit(client: Client, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even if the temporary folder sits inside some repository, git must not look above.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(project.parent))
     with nf.start_run() as run:
         mv = nf.log_model(ThresholdModel(1.0), "untraced")
     assert "ninefold.git.commit" not in client.get_run(run.run_id).tags

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 import ninefold as nf
-from ninefold.errors import IntegrityError, InvalidArgument, NoActiveRun, UnsafeModelError
+from ninefold.errors import (
+    IntegrityError,
+    InvalidArgument,
+    InvalidName,
+    NoActiveRun,
+    StateError,
+    UnsafeModelError,
+)
 from ninefold.tracking.client import Client
 from tests.registry.helpers import MarkerOnLoad, ThresholdModel, double
 
@@ -61,6 +68,25 @@ def test_log_model_outside_a_run_is_refused(client: Client) -> None:
     with pytest.raises(NoActiveRun, match="start_run"):
         nf.log_model(ThresholdModel(1.0), "lonely")
     assert nf.list_models() == []
+
+
+def test_log_model_into_an_ended_run_is_refused(client: Client) -> None:
+    with nf.start_run(capture_environment=False) as run:
+        pass
+    with pytest.raises(StateError, match=run.run_id):
+        nf.log_model(ThresholdModel(1.0), "late", run=run)
+    assert nf.list_models() == []
+    assert client.list_artifacts(run.run_id, "models") == []
+
+
+def test_bad_tag_is_refused_before_anything_is_stored(client: Client) -> None:
+    with (
+        nf.start_run(capture_environment=False) as run,
+        pytest.raises(InvalidName, match="Tag"),
+    ):
+        nf.log_model(ThresholdModel(1.0), "tagged", tags={"../x": 1})
+    assert nf.list_models() == []
+    assert client.list_artifacts(run.run_id, "models") == []
 
 
 def test_log_model_into_an_explicit_run(client: Client) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ninefold import _process
 from ninefold._names import check_alias, check_key, check_model_name
-from ninefold.errors import InvalidArgument, ModelNotFound, NoActiveRun
+from ninefold.errors import InvalidArgument, ModelNotFound, NoActiveRun, StateError
 from ninefold.registry import formats
 from ninefold.registry.signature import example_json, infer_signature
 from ninefold.store import AliasChange, ArtifactEntry, ModelVersion, RegisteredModel, Run, RunInput
@@ -56,9 +56,14 @@ def log_model(
         >>> nf.set_alias("churn", "champion", mv.version)  # doctest: +SKIP
     """
     check_model_name(name)
+    version_tags = {check_key(k, "Tag"): str(v) for k, v in (tags or {}).items()}
     run = run or active_run()
     if run is None:
         raise NoActiveRun("log_model needs an active run: call it inside `with nf.start_run():`.")
+    if run.ended:
+        raise StateError(
+            f"Run {run.name!r} ({run.run_id}) has ended; log the model inside an active run."
+        )
     fmt = formats.choose_format(model, format)
     data = formats.dump(model, fmt)
     client = run.client
@@ -88,7 +93,7 @@ def log_model(
         signature=signature,
         git_commit=run_tags.get("ninefold.git.commit"),
         description=description,
-        tags={check_key(k, "Tag"): str(v) for k, v in (tags or {}).items()},
+        tags=version_tags,
     )
     return client.store.models.get_version(name, version)
 
