@@ -52,12 +52,13 @@ def _root(
 
 
 def _register() -> None:
-    from ninefold.cli import artifacts, db, experiments, models, runs
+    from ninefold.cli import artifacts, data, db, experiments, models, runs
 
     app.add_typer(runs.app, name="runs", help="List, show and compare runs.")
     app.add_typer(experiments.app, name="experiments", help="List experiments.")
     app.add_typer(models.app, name="models", help="Registered models, versions and aliases.")
     app.add_typer(artifacts.app, name="artifacts", help="List and download artifacts.")
+    app.add_typer(data.app, name="data", help="Profile, validate and version data sets.")
     app.add_typer(db.app, name="db", help="Metadata store maintenance.")
 
 
