@@ -43,6 +43,8 @@ def test_models_list_and_show(cli: Invoke, history: History) -> None:
     assert "iris@1" in one
     assert history.lr in one
 
+    both = cli("models", "show", "models:/iris-clf/1", "--version", "2", code=2)
+    assert "already names a version" in both.stderr
     missing = cli("models", "show", "nope", code=1)
     assert "ModelNotFound" in missing.stderr
     assert "'nope'" in missing.stderr

@@ -111,6 +111,10 @@ def test_runs_compare(cli: Invoke, history: History) -> None:
     assert "params.model" in out
     assert "lr-small" in out
     assert "0.93" in out
+    # Naming a run twice compares it once, and one run alone still renders.
+    twice = as_json(cli("runs", "compare", history.lr, history.lr, "--json"))
+    assert [r for r in twice if r["key"] == "run_id"] == [{"key": "run_id", "lr-small": history.lr}]
+    assert "params.model" in cli("runs", "compare", history.rf).stdout
     result = cli("runs", "compare", history.lr, "0123abcd", code=1)
     assert "RunNotFound" in result.stderr
     assert "0123abcd" in result.stderr

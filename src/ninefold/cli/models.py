@@ -60,6 +60,10 @@ def show_model(
     """Show a model's versions, or one version with its signature and lineage."""
     from ninefold.registry import api
 
+    if name.startswith("models:") and version is not None:
+        raise typer.BadParameter(
+            f"{name} already names a version; drop --version or give a plain model name"
+        )
     if name.startswith("models:") or version is not None:
         lineage = api.model_lineage(
             name

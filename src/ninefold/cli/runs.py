@@ -136,7 +136,8 @@ def compare(run_ids: list[str], as_json: JsonOpt = False) -> None:
     """Compare runs side by side: params, latest metrics and tags; differing rows highlighted."""
     from ninefold.tracking.client import get_client
 
-    records = get_client().compare_runs(run_ids, output="records")
+    # The same id twice would make two identical columns; compare each run once.
+    records = get_client().compare_runs(list(dict.fromkeys(run_ids)), output="records")
     assert isinstance(records, list)
     if as_json:
         emit_json(records)
