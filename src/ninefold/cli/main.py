@@ -60,6 +60,10 @@ def _register() -> None:
     app.add_typer(artifacts.app, name="artifacts", help="List and download artifacts.")
     app.add_typer(data.app, name="data", help="Profile, validate and version data sets.")
     app.add_typer(db.app, name="db", help="Metadata store maintenance.")
+    from ninefold.cli import cost, gc
+
+    app.add_typer(cost.app, name="cost", help="Run costs, budgets, price tables and storage.")
+    app.command("gc", help="Remove artifact blobs nothing references (dry run by default).")(gc.gc)
 
 
 _register()

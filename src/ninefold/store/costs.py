@@ -9,7 +9,7 @@ alert log shared by budgets and monitoring.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -144,6 +144,16 @@ class RunFacts:
 
 
 @dataclass(frozen=True)
+class CostingInputs:
+    """What costing a just-ended run reads from the store."""
+
+    facts: RunFacts | None
+    nested: list[ResourceUsage]
+    blob_owners: dict[str, tuple[int, list[str]]]
+    has_budgets: bool
+
+
+@dataclass(frozen=True)
 class BlobRef:
     """One reference to a blob: who holds it and, when known, its size."""
 
@@ -266,20 +276,48 @@ class CostRepository:
         with self._db.read() as conn:
             return {row[0]: _usage(row) for row in conn.execute(select(*cols))}
 
-    def nested_usages(self, parent_run_id: str, host: str, pid: int) -> list[ResourceUsage]:
-        """Usage of the direct child runs of a run that ran in the same process."""
-        cols = [run_resources.c[n] for n in _USAGE_FIELDS]
-        query = (
-            select(*cols)
-            .join(runs, runs.c.run_id == run_resources.c.run_id)
-            .where(
-                runs.c.parent_run_id == parent_run_id,
-                run_resources.c.host == host,
-                run_resources.c.pid == pid,
-            )
-        )
+    def nested_usages(self, parent_run_id: str, host: str) -> list[ResourceUsage]:
+        """Usage of the direct child runs of a run that ran on the same host."""
         with self._db.read() as conn:
-            return [_usage(row) for row in conn.execute(query)]
+            return _nested(conn, parent_run_id, host)
+
+    def run_blob_owners(self, run_id: str) -> dict[str, tuple[int, list[str]]]:
+        """For each blob a run's artifacts use: its size and every run whose artifacts use it."""
+        with self._db.read() as conn:
+            return _owners(conn, run_id)
+
+    def finish_run(
+        self,
+        run_id: str,
+        host: str,
+        cost: Callable[[CostingInputs], tuple[ResourceUsage, CostRecord | None]],
+    ) -> CostingInputs:
+        """Read what costing a just-ended run needs, then store its usage and cost.
+
+        One transaction: ``cost`` gets the inputs and returns the final usage
+        and (when it could be computed) the cost record. It may be called more
+        than once if the database is busy, so it must only compute.
+        """
+
+        def work(conn: Connection) -> CostingInputs:
+            facts = _facts(conn, run_id)
+            inputs = CostingInputs(
+                facts=facts[0] if facts else None,
+                nested=_nested(conn, run_id, host),
+                blob_owners=_owners(conn, run_id),
+                has_budgets=conn.execute(select(budgets.c.budget_id).limit(1)).first() is not None,
+            )
+            usage, record = cost(inputs)
+            row = usage.to_dict()
+            row["complete"] = int(usage.complete)
+            self._upsert(conn, run_resources, "run_id", [row])
+            if record is not None:
+                cost_row = record.to_dict()
+                cost_row["partial"] = int(record.partial)
+                self._upsert(conn, run_costs, "run_id", [cost_row])
+            return inputs
+
+        return self._db.write(work)
 
     def add_egress(self, run_id: str, nbytes: int) -> bool:
         """Add bytes known to have left the network to a run's usage; False if it has none."""
@@ -296,29 +334,10 @@ class CostRepository:
 
     # -- runs and references ---------------------------------------------
 
-    def run_facts(self) -> list[RunFacts]:
-        """Every run with its experiment name and the resources its tags declare."""
-        query = select(
-            runs.c.run_id,
-            runs.c.name,
-            experiments.c.name,
-            runs.c.parent_run_id,
-            runs.c.status,
-            runs.c.start_ms,
-            runs.c.end_ms,
-        ).join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
-        tag_query = select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value).where(
-            run_tags.c.key.like(RESOURCE_TAG_PREFIX + "%")
-        )
+    def run_facts(self, run_id: str | None = None) -> list[RunFacts]:
+        """Every run (or one) with its experiment name and the resources its tags declare."""
         with self._db.read() as conn:
-            rows = conn.execute(query).all()
-            declared: dict[str, dict[str, str]] = {}
-            for run_id, key, value in conn.execute(tag_query):
-                declared.setdefault(run_id, {})[key[len(RESOURCE_TAG_PREFIX) :]] = value
-        return [
-            RunFacts(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], declared.get(r[0], {}))
-            for r in rows
-        ]
+            return _facts(conn, run_id)
 
     def blob_references(self) -> list[BlobRef]:
         """Every reference to a blob, from every table with a digest column.
@@ -506,6 +525,57 @@ class CostRepository:
             return int(result.rowcount)
 
         return self._db.write(work) > 0
+
+
+def _nested(conn: Connection, parent_run_id: str, host: str) -> list[ResourceUsage]:
+    cols = [run_resources.c[n] for n in _USAGE_FIELDS]
+    query = (
+        select(*cols)
+        .join(runs, runs.c.run_id == run_resources.c.run_id)
+        .where(runs.c.parent_run_id == parent_run_id, run_resources.c.host == host)
+    )
+    return [_usage(row) for row in conn.execute(query)]
+
+
+def _owners(conn: Connection, run_id: str) -> dict[str, tuple[int, list[str]]]:
+    mine = select(run_artifacts.c.digest).where(run_artifacts.c.run_id == run_id)
+    query = (
+        select(run_artifacts.c.digest, run_artifacts.c.size, run_artifacts.c.run_id)
+        .where(run_artifacts.c.digest.in_(mine))
+        .distinct()
+    )
+    out: dict[str, tuple[int, list[str]]] = {}
+    for digest, size, owner in conn.execute(query):
+        entry = out.setdefault(digest, (int(size), []))
+        if owner not in entry[1]:
+            entry[1].append(owner)
+    return out
+
+
+def _facts(conn: Connection, run_id: str | None) -> list[RunFacts]:
+    query = select(
+        runs.c.run_id,
+        runs.c.name,
+        experiments.c.name,
+        runs.c.parent_run_id,
+        runs.c.status,
+        runs.c.start_ms,
+        runs.c.end_ms,
+    ).join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
+    tag_query = select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value).where(
+        run_tags.c.key.like(RESOURCE_TAG_PREFIX + "%")
+    )
+    if run_id is not None:
+        query = query.where(runs.c.run_id == run_id)
+        tag_query = tag_query.where(run_tags.c.run_id == run_id)
+    rows = conn.execute(query).all()
+    declared: dict[str, dict[str, str]] = {}
+    for rid, key, value in conn.execute(tag_query):
+        declared.setdefault(rid, {})[key[len(RESOURCE_TAG_PREFIX) :]] = value
+    return [
+        RunFacts(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], declared.get(r[0], {}))
+        for r in rows
+    ]
 
 
 def _window(since_ms: int | None, until_ms: int | None, experiment: str | None) -> list[Any]:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
+    from ninefold.costs.tracker import RunResources
+
 _ADJECTIVES = [
     "brave",
     "calm",
@@ -169,6 +171,7 @@ class ActiveRun:
         self.parent_run_id = parent_run_id
         self._steps: dict[str, int] = {}
         self._ended = False
+        self._resources: RunResources | None = None
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name!r} id={self.run_id} experiment={self.experiment!r}>"
@@ -351,6 +354,8 @@ class ActiveRun:
                 for child in reversed(_stack[_stack.index(self) + 1 :]):
                     child.end(status)
         try:
+            if self._resources is not None:
+                self._resources.stop()
             writer.flush()
         finally:
             self._ended = True
@@ -385,6 +390,7 @@ def start_run(
     *,
     nested: bool = True,
     capture_environment: bool = True,
+    resources: bool = True,
     client: Client | None = None,
 ) -> ActiveRun:
     """Start a run and make it the active run.
@@ -400,6 +406,7 @@ def start_run(
         tags: tags to set at once.
         nested: set False to refuse starting while another run is active.
         capture_environment: record git commit, diff, Python, platform and packages.
+        resources: sample CPU, memory and GPU use and cost the run (see ``ninefold.costs``).
         client: the client to use (default: the one for the current settings).
 
     Returns:
@@ -446,6 +453,10 @@ def start_run(
     with _stack_lock:
         _stack.append(run)
     writer.watch(run_id, client)
+    if resources:
+        from ninefold.costs.tracker import RunResources
+
+        run._resources = RunResources.start(client, run_id, lambda p: writer.add_many(client, p))
     return run
 
 
