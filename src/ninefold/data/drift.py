@@ -73,35 +73,43 @@ ID_LIKE_FRACTION = 0.9
 _ID_LIKE_MIN_ROWS = 50
 
 
+NUMERIC_METRICS = ("psi", "wasserstein", "jensen_shannon", "mean_shift")
+"""Effect sizes of numeric columns; any of them can carry a threshold in the schema."""
+
+CATEGORICAL_METRICS = ("tvd", "linf", "jensen_shannon", "psi", "unseen_share")
+"""Effect sizes of categorical columns; any of them can carry a threshold in the schema."""
+
+
 @dataclass(frozen=True)
 class DriftThresholds:
     """Practical thresholds: a column alarms only when its change is at least this large.
 
-    A numeric column passes the effect check when *either* its PSI or its normalised
-    Wasserstein distance reaches the threshold; a categorical column when its TVD does.
+    A numeric column passes the effect check when its PSI *or* its normalised Wasserstein
+    distance reaches its threshold; a categorical column when its TVD does. ``None``
+    turns a metric off. The defaults were chosen with the calibration benchmark
+    (``python -m bench --only data_calibration``; see ``docs/drift.md``).
 
     Attributes:
-        psi: population stability index on the reference's histogram bins. 0.1 is the
-            usual "moderate shift" line; for a normal feature it is a mean shift of
-            about 0.32 standard deviations.
-        wasserstein: Wasserstein distance divided by the reference standard deviation.
-            A mean shift of ``d`` standard deviations has a distance of ``d``; 0.1 thus
-            alarms on shifts of a tenth of a standard deviation or more.
-        tvd: total variation distance of category shares: the share of rows that would
-            have to change category. 0.1 means ten percentage points of the rows.
+        psi: population stability index on the reference's histogram bins (numeric
+            columns). 0.1 is the usual "moderate shift" line; for a normal feature it is
+            a mean shift of about 0.32 standard deviations, so it mostly catches changes
+            of shape that leave the mean in place.
+        wasserstein: Wasserstein distance divided by the reference standard deviation
+            (numeric columns). A mean shift of ``d`` standard deviations has a distance
+            of ``d``; 0.05 alarms on shifts of a twentieth of a standard deviation or
+            more, which a window of ~10,000 rows or more resolves reliably.
+        tvd: total variation distance of category shares (categorical columns): the
+            share of rows that would have to change category. 0.05 means five
+            percentage points of the rows.
     """
 
-    psi: float = 0.1
-    wasserstein: float = 0.1
-    tvd: float = 0.1
+    psi: float | None = 0.1
+    wasserstein: float | None = 0.05
+    tvd: float | None = 0.05
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                raise InvalidArgument(
-                    f"Drift threshold {f.name!r} must be a number >= 0, got {value!r}."
-                )
+            _check_threshold(f.name, getattr(self, f.name), allow_none=True)
 
     @classmethod
     def from_mapping(
@@ -112,17 +120,38 @@ class DriftThresholds:
         Raises:
             InvalidArgument: an unknown key (e.g. a typo) or a bad value.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InvalidArgument(
-                f"Unknown drift threshold {unknown[0]!r}; use one of {sorted(known)}."
-            )
-        return replace(base or cls(), **{k: float(v) for k, v in values.items()})
+        known = [f.name for f in fields(cls)]
+        for key in values:
+            if key not in known:
+                raise InvalidArgument(
+                    f"Unknown drift threshold {key!r}; use one of {known} "
+                    "(per-column rules in the schema may name any effect size)."
+                )
+        return replace(base or cls(), **dict(values))
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | None]:
         """Plain dict."""
-        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def gate(self, family: str) -> dict[str, float]:
+        """The metrics and thresholds that apply to a ``"numeric"`` or ``"categorical"`` column."""
+        names = ("psi", "wasserstein") if family == "numeric" else ("tvd",)
+        return {n: float(v) for n in names if (v := getattr(self, n)) is not None}
+
+
+def _check_threshold(name: str, value: Any, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+    ):
+        raise InvalidArgument(
+            f"Drift threshold {name!r} must be a number >= 0"
+            f"{' or None' if allow_none else ''}, got {value!r}."
+        )
 
 
 DEFAULT_THRESHOLDS = DriftThresholds()
@@ -205,6 +234,8 @@ class DriftReport:
         reference_rows: rows in the reference.
         current_rows: rows in the current data.
         tested: number of columns that entered the test family.
+        reference_profile: the reference's profile (for reports; not serialised).
+        current_profile: the current data's profile, on the reference's bins.
     """
 
     columns: list[ColumnDrift]
@@ -213,6 +244,8 @@ class DriftReport:
     reference_rows: int
     current_rows: int
     tested: int
+    reference_profile: DatasetProfile | None = field(default=None, repr=False, compare=False)
+    current_profile: DatasetProfile | None = field(default=None, repr=False, compare=False)
 
     @property
     def drift_detected(self) -> bool:
@@ -308,6 +341,7 @@ def compare(
     columns: Iterable[str] | None = None,
     numeric_test: NumericTest = "binned",
     include_time: bool = False,
+    rule: Literal["drift", "skew"] = "drift",
 ) -> DriftReport:
     """Compare ``current`` with ``reference``, column by column, for drift or skew.
 
@@ -318,8 +352,10 @@ def compare(
         current: the data to check (same forms; a profile should have been computed with
             ``profile(data, reference=...)`` so that its bins line up).
         schema: an optional :class:`~ninefold.data.Schema` (or its YAML path); a
-            column's ``drift`` settings override the thresholds and can turn the check
-            off (``drift: {enabled: false}``).
+            column's ``drift`` rule (``skew`` with ``rule="skew"``) replaces its
+            threshold (``drift: {metric: psi, threshold: 0.2}``; without ``metric`` the
+            threshold applies to ``wasserstein`` for numeric and ``tvd`` for
+            categorical columns) or turns the check off (``drift: {enabled: false}``).
         correction: ``"holm"`` (family-wise error rate) or ``"bh"`` (false discovery rate).
         alpha: the error rate the correction controls; see :data:`DEFAULT_ALPHA`.
         thresholds: practical thresholds for every column (:class:`DriftThresholds` or a
@@ -330,6 +366,8 @@ def compare(
             data on both sides).
         include_time: also compare datetime and date columns (off by default: they move
             forward by design).
+        rule: which per-column schema rule applies: ``"drift"`` (the same source over
+            time) or ``"skew"`` (training versus serving).
 
     Returns:
         A :class:`DriftReport`; ``report.drift_detected`` is the dataset-level verdict.
@@ -342,7 +380,9 @@ def compare(
         raise InvalidArgument(f"correction must be 'holm' or 'bh', got {correction!r}.")
     if numeric_test not in ("binned", "ks"):
         raise InvalidArgument(f"numeric_test must be 'binned' or 'ks', got {numeric_test!r}.")
-    if not isinstance(alpha, int | float) or not 0 < alpha < 1:
+    if rule not in ("drift", "skew"):
+        raise InvalidArgument(f"rule must be 'drift' or 'skew', got {rule!r}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise InvalidArgument(f"alpha must be between 0 and 1 (e.g. 0.01), got {alpha!r}.")
     base = _thresholds(thresholds)
     ref_profile, ref_frame = _reference(reference)
@@ -352,7 +392,7 @@ def compare(
             "numeric_test='ks' needs the raw reference and current rows, but a profile was "
             "given; use numeric_test='binned' (the default) with stored profiles."
         )
-    settings = _schema_settings(schema)
+    settings = _schema_settings(schema, rule)
     wanted = list(columns) if columns is not None else None
     if wanted is not None:
         unknown = [
@@ -373,16 +413,13 @@ def compare(
     pending: list[_Pending] = []
     results: list[ColumnDrift] = []
     for name in names:
-        col_settings = settings.get(name, {})
-        limits = base
-        if col_settings.get("thresholds"):
-            limits = DriftThresholds.from_mapping(col_settings["thresholds"], base)
+        col_rule = settings.get(name)
         outcome = _column(
             name,
             ref_profile.columns.get(name),
             cur_profile.columns.get(name),
-            limits,
-            enabled=col_settings.get("enabled", True),
+            base,
+            col_rule,
             include_time=include_time,
             numeric_test=numeric_test,
             frames=(ref_frame, cur_frame),
@@ -399,6 +436,8 @@ def compare(
         reference_rows=ref_profile.num_rows,
         current_rows=cur_profile.num_rows,
         tested=len(pending),
+        reference_profile=ref_profile,
+        current_profile=cur_profile,
     )
 
 
@@ -462,38 +501,63 @@ def _current(current: Any, ref: DatasetProfile) -> tuple[DatasetProfile, Any]:
     return profile(frame, reference=ref), frame.df
 
 
-def _schema_settings(schema: Any) -> dict[str, dict[str, Any]]:
-    """Per-column drift settings from a schema: ``{"enabled": bool, "thresholds": {...}}``."""
+@dataclass(frozen=True)
+class _Rule:
+    """A column's rule from the schema: on or off, and optionally its own gate."""
+
+    enabled: bool = True
+    metric: str | None = None
+    threshold: float | None = None
+
+
+def _schema_settings(schema: Any, rule: str) -> dict[str, _Rule]:
+    """Per-column drift (or skew) rules of a schema (a Schema, or its YAML path)."""
     if schema is None:
         return {}
     if isinstance(schema, str | os.PathLike):
-        from ninefold.data import schema as schema_module
+        from ninefold.data.schema import Schema
 
-        schema = schema_module.Schema.load(schema)
-    out: dict[str, dict[str, Any]] = {}
+        schema = Schema.load(schema)
     columns = getattr(schema, "columns", None)
-    if columns is None:
+    if not isinstance(columns, Mapping):
         raise InvalidArgument(
             f"schema must be a ninefold Schema or the path of its YAML file, got {schema!r}."
         )
-    items = columns.items() if isinstance(columns, Mapping) else ((c.name, c) for c in columns)
-    for name, spec in items:
-        drift = getattr(spec, "drift", None)
-        if drift is None:
+    out: dict[str, _Rule] = {}
+    for name, spec in columns.items():
+        found = getattr(spec, rule, None)
+        if found is None:
             continue
-        raw = drift if isinstance(drift, Mapping) else _public_attrs(drift)
-        values = {k: v for k, v in raw.items() if v is not None}
-        enabled = bool(values.pop("enabled", True))
-        out[name] = {"enabled": enabled, "thresholds": values}
+        out[name] = _Rule(
+            enabled=bool(getattr(found, "enabled", True)),
+            metric=getattr(found, "metric", None),
+            threshold=getattr(found, "threshold", None),
+        )
     return out
 
 
-def _public_attrs(obj: Any) -> dict[str, Any]:
-    if hasattr(obj, "to_dict"):
-        data = obj.to_dict()
-        if isinstance(data, dict):
-            return data
-    return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+def _gate(family: str, base: DriftThresholds, rule: _Rule | None, column: str) -> dict[str, float]:
+    """The effect sizes and thresholds that decide whether a shift matters."""
+    if rule is None or (rule.metric is None and rule.threshold is None):
+        return base.gate(family)
+    valid = NUMERIC_METRICS if family == "numeric" else CATEGORICAL_METRICS
+    metric = rule.metric or ("wasserstein" if family == "numeric" else "tvd")
+    if metric not in valid:
+        raise InvalidArgument(
+            f"Column {column!r}: drift metric {metric!r} does not apply to {family} columns; "
+            f"use one of {list(valid)} in the schema."
+        )
+    threshold = rule.threshold
+    if threshold is None:
+        default = getattr(base, metric, None)
+        if default is None:
+            raise InvalidArgument(
+                f"Column {column!r}: drift metric {metric!r} has no default threshold; "
+                "give one in the schema (drift: {metric: ..., threshold: ...})."
+            )
+        threshold = float(default)
+    _check_threshold(f"{column}.{metric}", threshold)
+    return {metric: float(threshold)}
 
 
 # -- one column ---------------------------------------------------------------------------
@@ -504,7 +568,7 @@ class _Pending:
     """A tested column waiting for the correction across columns."""
 
     result: ColumnDrift
-    limits: DriftThresholds
+    gate: dict[str, float]
     kind: str
     # What is needed to compute the detection limit once the family size is known.
     ref_shares: list[float]
@@ -537,9 +601,9 @@ def _column(
     name: str,
     ref: ColumnProfile | None,
     cur: ColumnProfile | None,
-    limits: DriftThresholds,
+    base_limits: DriftThresholds,
+    rule: _Rule | None,
     *,
-    enabled: bool,
     include_time: bool,
     numeric_test: str,
     frames: tuple[Any, Any],
@@ -571,7 +635,6 @@ def _column(
         _family(ref),
         "ok",
         "",
-        thresholds=limits.to_dict(),
         reference_null_fraction=_null_fraction(ref),
         current_null_fraction=_null_fraction(cur),
     )
@@ -582,13 +645,16 @@ def _column(
             "in the current data; it cannot be compared. Cast it back or update the reference."
         )
         return _Outcome(base)
+    enabled = rule is None or rule.enabled
     skip = _skip_reason(ref, enabled=enabled, include_time=include_time)
     if skip:
         base.status, base.kind, base.message = "skipped", ref.kind, skip
         return _Outcome(base)
+    gate = _gate(base.kind, base_limits, rule, name)
+    base.thresholds = dict(gate)
     if base.kind == "numeric":
-        return _numeric(base, ref, cur, limits, numeric_test, frames)
-    return _categorical(base, ref, cur, limits)
+        return _numeric(base, ref, cur, gate, numeric_test, frames)
+    return _categorical(base, ref, cur, gate)
 
 
 def _skip_reason(ref: ColumnProfile, *, enabled: bool, include_time: bool) -> str:
@@ -635,7 +701,7 @@ def _numeric(
     base: ColumnDrift,
     ref: ColumnProfile,
     cur: ColumnProfile,
-    limits: DriftThresholds,
+    gate: dict[str, float],
     numeric_test: str,
     frames: tuple[Any, Any],
 ) -> _Outcome:
@@ -680,14 +746,12 @@ def _numeric(
         "jensen_shannon": stats.jensen_shannon(ref_counts, cur_counts),
         "mean_shift": mean_shift,
     }
-    base.effect_exceeds = _reaches(base.effects["psi"], limits.psi) or _reaches(
-        wasserstein, limits.wasserstein
-    )
+    base.effect_exceeds = _exceeds(base.effects, gate)
     base.unit = "sigma"
     nonempty = sum(1 for a, b in zip(ref_counts, cur_counts, strict=True) if a + b > 0)
     base.null_effect = stats.null_psi(n, m, nonempty)
     shares = [c / n for c in ref_counts]
-    return _Outcome(base, _Pending(base, limits, "numeric", shares, n, m))
+    return _Outcome(base, _Pending(base, gate, "numeric", shares, n, m))
 
 
 def _finite_values(df: Any, name: str, kind: str) -> Any:
@@ -743,7 +807,7 @@ def _wasserstein(rn: Any, cn: Any, cur_counts: list[int]) -> float:
 
 
 def _categorical(
-    base: ColumnDrift, ref: ColumnProfile, cur: ColumnProfile, limits: DriftThresholds
+    base: ColumnDrift, ref: ColumnProfile, cur: ColumnProfile, gate: dict[str, float]
 ) -> _Outcome:
     from ninefold.data import stats
 
@@ -783,15 +847,20 @@ def _categorical(
         "psi": stats.psi(ref_counts, cur_counts),
         "unseen_share": unseen,
     }
-    base.effect_exceeds = _reaches(base.effects["tvd"], limits.tvd)
+    base.effect_exceeds = _exceeds(base.effects, gate)
     base.unit = "tvd"
     shares = [c / n for c in ref_counts]
     base.null_effect = stats.null_tvd(shares, n, m)
-    return _Outcome(base, _Pending(base, limits, "categorical", shares, n, m))
+    return _Outcome(base, _Pending(base, gate, "categorical", shares, n, m))
 
 
 def _reaches(value: float | None, threshold: float) -> bool:
     return value is not None and not math.isnan(value) and value >= threshold
+
+
+def _exceeds(effects: Mapping[str, float | None], gate: Mapping[str, float]) -> bool:
+    """Whether any gated effect size reaches its threshold."""
+    return any(_reaches(effects.get(metric), limit) for metric, limit in gate.items())
 
 
 # -- across columns ------------------------------------------------------------------------
@@ -819,9 +888,9 @@ def _decide(pending: list[_Pending], correction: str, alpha: float) -> None:
 
 
 def _min_detectable(p: _Pending, level: float) -> float:
+    """The smallest shift that would pass both the test (at ``level``) and the gate."""
     from ninefold.data import stats
 
-    lim = p.limits
     if p.kind == "numeric":
         if p.result.test == "ks":
             test_limit = stats.ks_normal_shift(p.n, p.m, level)
@@ -831,11 +900,25 @@ def _min_detectable(p: _Pending, level: float) -> float:
                 stats.ks_normal_shift(p.n, p.m, level / 2),
                 stats.binned_normal_shift(p.ref_shares, p.n, p.m, level / 2),
             )
+        # Each gated effect size as the normal mean shift (in sd) that reaches it.
         c = stats.normal_shift_sensitivity(p.ref_shares)
-        psi_limit = math.sqrt(lim.psi / c) if c > 0 else math.inf
-        effect_limit = min(lim.wasserstein, psi_limit)
-        return max(test_limit, effect_limit)
-    return max(stats.critical_tvd(p.ref_shares, p.n, p.m, level), lim.tvd)
+        per_sd2 = {"psi": c, "jensen_shannon": c / (8 * math.log(2))}
+    else:
+        test_limit = stats.critical_tvd(p.ref_shares, p.n, p.m, level)
+        # Each gated effect size as the share of rows moved between the two largest
+        # categories (the least visible move) that reaches it.
+        top = sorted((x for x in p.ref_shares if x > 0), reverse=True)[:2]
+        inverse = sum(1 / x for x in top) if len(top) == 2 else 0.0
+        per_sd2 = {"psi": inverse, "jensen_shannon": inverse / (8 * math.log(2))}
+    limits = []
+    for metric, threshold in p.gate.items():
+        if metric in per_sd2:
+            scale = per_sd2[metric]
+            root = threshold if metric == "jensen_shannon" else math.sqrt(threshold)
+            limits.append(root / math.sqrt(scale) if scale > 0 else math.inf)
+        else:  # wasserstein, mean_shift (sd); tvd, linf, unseen_share (share of rows)
+            limits.append(threshold)
+    return max(test_limit, min(limits, default=0.0))
 
 
 def _fmt(value: float | None) -> str:
@@ -846,18 +929,30 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+_LABELS = {
+    "psi": ("PSI", ""),
+    "wasserstein": ("Wasserstein", " sd"),
+    "mean_shift": ("mean shift", " sd"),
+    "jensen_shannon": ("Jensen-Shannon", ""),
+    "tvd": ("TVD", ""),
+    "linf": ("L-inf", ""),
+    "unseen_share": ("unseen share", ""),
+}
+
+
 def _message(r: ColumnDrift, alpha: float) -> str:
     e = r.effects
+    parts = []
+    for metric, threshold in r.thresholds.items():
+        label, unit = _LABELS.get(metric, (metric, ""))
+        parts.append(f"{label} {_fmt(e.get(metric))}{unit} (threshold {_fmt(threshold)}{unit})")
+    sizes = ", ".join(parts)
+    unseen = e.get("unseen_share")
+    if unseen and "unseen_share" not in r.thresholds:
+        sizes += f"; {_fmt(100 * unseen)}% of rows in unseen categories"
     if r.kind == "numeric":
-        sizes = (
-            f"PSI {_fmt(e.get('psi'))} (threshold {_fmt(r.thresholds['psi'])}), Wasserstein "
-            f"{_fmt(e.get('wasserstein'))} sd (threshold {_fmt(r.thresholds['wasserstein'])})"
-        )
         limit = f"mean shifts of about {_fmt(r.min_detectable)} sd"
     else:
-        sizes = f"TVD {_fmt(e.get('tvd'))} (threshold {_fmt(r.thresholds['tvd'])})"
-        if e.get("unseen_share"):
-            sizes += f", {_fmt(100 * (e['unseen_share'] or 0))}% of rows in unseen categories"
         limit = f"about {_fmt(100 * (r.min_detectable or 0))}% of rows changing category"
     p = f"corrected p = {_fmt(r.pvalue_adjusted)}"
     if r.status == "drift":
