@@ -65,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "Settings": "ninefold.config",
     "load_settings": "ninefold.config",
     "parse_uri": "ninefold.uris",
+    # pipelines
+    "step": "ninefold.pipelines.definition",
+    "pipeline": "ninefold.pipelines.definition",
+    "seed_everything": "ninefold.pipelines.seeds",
     # errors
     "NinefoldError": "ninefold.errors",
 }
@@ -89,6 +93,8 @@ if TYPE_CHECKING:
     from ninefold.config import Settings, load_settings
     from ninefold.data.datasets import get_dataset, load_dataset_profile, log_dataset
     from ninefold.errors import NinefoldError
+    from ninefold.pipelines.definition import pipeline, step
+    from ninefold.pipelines.seeds import seed_everything
     from ninefold.registry.api import (
         alias_history,
         delete_alias,

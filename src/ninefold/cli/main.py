@@ -64,6 +64,9 @@ def _register() -> None:
 
     app.add_typer(cost.app, name="cost", help="Run costs, budgets, price tables and storage.")
     app.command("gc", help="Remove artifact blobs nothing references (dry run by default).")(gc.gc)
+    from ninefold.cli import pipelines
+
+    app.add_typer(pipelines.app, name="pipelines", help="Run pipelines; show, explain, trace.")
 
 
 _register()

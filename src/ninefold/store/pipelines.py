@@ -10,7 +10,8 @@ edges from any digest.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +24,10 @@ from ninefold.errors import RunNotFound
 from ninefold.store.database import Database
 from ninefold.store.records import ArtifactEntry, RunStatus
 from ninefold.store.schema import (
+    dataset_versions,
     lineage_edges,
+    model_versions,
+    params,
     pipeline_steps,
     run_artifacts,
     run_tags,
@@ -120,6 +124,22 @@ class StepExecution:
         }
 
 
+@dataclass(frozen=True)
+class NewRun:
+    """The run row of a step recorded in one go (a cache hit: created and ended at once)."""
+
+    experiment_id: str
+    name: str
+    parent_run_id: str
+    host: str
+    pid: int
+    pid_started: float | None
+    user: str
+    start_ms: int
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
 _STEP_COLUMNS = (
     pipeline_steps.c.run_id,
     pipeline_steps.c.pipeline_run_id,
@@ -193,11 +213,13 @@ class PipelineRepository:
         artifacts: Sequence[ArtifactEntry] = (),
         tags: Mapping[str, str] | None = None,
         end_ms: int | None = None,
+        new_run: NewRun | None = None,
     ) -> None:
         """Record a step execution, its edges, files and tags and end its run, in one transaction.
 
         A step run is never left ``running`` with half its lineage: either all
-        of this is stored or none of it.
+        of this is stored or none of it. With ``new_run`` the run row is created
+        in the same transaction (a cache hit needs no separate start).
         """
         stamp = now_ms() if end_ms is None else end_ms
         step_row = {
@@ -243,6 +265,8 @@ class PipelineRepository:
         ]
 
         def work(conn: Connection) -> None:
+            if new_run is not None:
+                _insert_run(conn, execution.run_id, new_run)
             updated = conn.execute(
                 update(runs)
                 .where(runs.c.run_id == execution.run_id)
@@ -280,7 +304,49 @@ class PipelineRepository:
                 f"run does not exist ({exc.orig})."
             ) from exc
 
+    @contextmanager
+    def keep_open(self) -> Iterator[None]:
+        """Hold one idle connection while many short transactions run (a pipeline run).
+
+        SQLite checkpoints and truncates its write-ahead log whenever the last
+        connection to a database closes; with one held open, each step's
+        transactions skip that work.
+        """
+        if self._db.dialect != "sqlite":
+            yield
+            return
+        with self._db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").fetchall()
+            conn.rollback()
+            yield
+
     # -- cache -----------------------------------------------------------
+
+    def cached(self, cache_key: str) -> tuple[StepExecution, list[LineageEdge]] | None:
+        """The newest finished execution with this cache key and its outputs, in one read."""
+        query = (
+            _steps_query()
+            .where(
+                pipeline_steps.c.cache_key == cache_key,
+                pipeline_steps.c.cache != "hit",
+                runs.c.status == RunStatus.FINISHED.value,
+            )
+            .order_by(pipeline_steps.c.created_ms.desc())
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            outputs = [
+                _edge(r)
+                for r in conn.execute(
+                    select(*_EDGE_COLUMNS)
+                    .where(lineage_edges.c.run_id == row[0], lineage_edges.c.direction == OUTPUT)
+                    .order_by(lineage_edges.c.name)
+                )
+            ]
+        return _execution(row), outputs
 
     def find_cached(self, cache_key: str) -> StepExecution | None:
         """The newest finished execution (not a hit) with this cache key, or None."""
@@ -299,17 +365,17 @@ class PipelineRepository:
         return None if row is None else _execution(row)
 
     def previous(
-        self, pipeline: str, node: str, step: str, before_ms: int | None = None
+        self, pipeline: str, node: str, step: str, exclude_pipeline_run: str | None = None
     ) -> StepExecution | None:
         """The newest finished execution of the same node of the same pipeline.
 
         Falls back to the newest finished execution of the same step function
-        anywhere. Used to explain why a step missed the cache.
+        in another pipeline run. Used to explain why a step missed the cache.
         """
         finished = runs.c.status == RunStatus.FINISHED.value
         conditions = [finished]
-        if before_ms is not None:
-            conditions.append(pipeline_steps.c.created_ms < before_ms)
+        if exclude_pipeline_run is not None:
+            conditions.append(pipeline_steps.c.pipeline_run_id != exclude_pipeline_run)
         order = pipeline_steps.c.created_ms.desc()
         with self._db.read() as conn:
             row = conn.execute(
@@ -404,6 +470,32 @@ class PipelineRepository:
         with self._db.read() as conn:
             return [(r[0], r[1]) for r in conn.execute(query)]
 
+    def models_with_digests(self, digests: Sequence[str]) -> list[tuple[str, int, str | None, str]]:
+        """``(name, version, run_id, digest)`` of model versions stored as any of these blobs."""
+        if not digests:
+            return []
+        query = select(
+            model_versions.c.name,
+            model_versions.c.version,
+            model_versions.c.run_id,
+            model_versions.c.digest,
+        ).where(model_versions.c.digest.in_(list(digests)))
+        with self._db.read() as conn:
+            return [(r[0], int(r[1]), r[2], r[3]) for r in conn.execute(query)]
+
+    def dataset_version(self, name: str, version: int | None) -> tuple[int, str | None] | None:
+        """``(version, run_id)`` of a dataset version (the latest when ``version`` is None)."""
+        query = select(dataset_versions.c.version, dataset_versions.c.run_id).where(
+            dataset_versions.c.name == name
+        )
+        if version is None:
+            query = query.order_by(dataset_versions.c.version.desc()).limit(1)
+        else:
+            query = query.where(dataset_versions.c.version == version)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (int(row[0]), row[1])
+
     def running_steps(self, pipeline_run_id: str) -> list[str]:
         """Child runs of a pipeline run still marked running."""
         with self._db.read() as conn:
@@ -415,6 +507,35 @@ class PipelineRepository:
                     )
                 ).scalars()
             )
+
+
+def _insert_run(conn: Connection, run_id: str, new: NewRun) -> None:
+    conn.execute(
+        runs.insert().values(
+            run_id=run_id,
+            experiment_id=new.experiment_id,
+            name=new.name,
+            parent_run_id=new.parent_run_id,
+            status=RunStatus.RUNNING.value,
+            start_ms=new.start_ms,
+            end_ms=None,
+            heartbeat_ms=new.start_ms,
+            host=new.host,
+            pid=new.pid,
+            pid_started=new.pid_started,
+            user=new.user,
+        )
+    )
+    if new.params:
+        conn.execute(
+            params.insert(),
+            [{"run_id": run_id, "key": k, "value": v} for k, v in new.params.items()],
+        )
+    if new.tags:
+        conn.execute(
+            run_tags.insert(),
+            [{"run_id": run_id, "key": k, "value": v} for k, v in new.tags.items()],
+        )
 
 
 def _with_edges(execution: StepExecution, edges: list[LineageEdge]) -> StepExecution:

@@ -1,0 +1,241 @@
+"""``ninefold pipelines run | list | show | explain | graph | lineage``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ninefold.cli._render import (
+    JSON_HELP,
+    console,
+    emit_json,
+    fmt_duration,
+    fmt_size,
+    fmt_time,
+    status_text,
+    table,
+)
+
+app = typer.Typer(no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="A pipeline param as name=value (repeatable)."),
+]
+Spec = Annotated[
+    str, typer.Argument(help="MODULE:PIPELINE or path/to/file.py:PIPELINE", metavar="PIPELINE")
+]
+
+_CACHE_STYLE = {"hit": "green", "miss": "yellow", "off": "magenta"}
+
+
+def _cache_text(cache: str | None) -> str:
+    if cache is None:
+        return "-"
+    return f"[{_CACHE_STYLE.get(cache, 'white')}]{cache}[/]"
+
+
+@app.command("run")
+def run_cmd(
+    spec: Spec,
+    param: ParamOpt = None,
+    executor: Annotated[
+        str, typer.Option("--executor", "-x", help="inline (default) or process.")
+    ] = "",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes for --executor process.")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="The run's seed.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say which steps would hit the cache; run nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a pipeline: every step is a tracked child run; cached steps are skipped."""
+    from ninefold.pipelines.loading import load_pipeline, parse_params
+    from ninefold.pipelines.runner import explain_lines, plan_pipeline
+
+    pipeline = load_pipeline(spec)
+    params = parse_params(param or [], pipeline)
+    if dry_run:
+        plan = plan_pipeline(pipeline, params, seed=seed, cache=False if no_cache else None)
+        if as_json:
+            emit_json([p.to_dict() for p in plan])
+            return
+        t = table(f"Plan for {pipeline.name}", "step", "action", "why")
+        for p in plan:
+            why = f"cached in run {p.source_run_id}" if p.action == "hit" else "; ".join(p.reasons)
+            style = "green" if p.action == "hit" else "yellow"
+            t.add_row(p.node, f"[{style}]{p.action}[/]", why)
+        console.print(t)
+        return
+    kwargs: dict[str, object] = {}
+    if seed is not None:
+        kwargs["seed"] = seed
+    result = pipeline.run(
+        params,
+        executor=executor or None,
+        cache=False if no_cache else None,
+        max_workers=workers,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    console.print(
+        f"[bold]{result.pipeline}[/] run {result.run_id} {status_text(str(result.status))}: "
+        f"{len(result.steps)} steps, {len(result.hits)} from the cache, "
+        f"{len(result.executed)} ran ({result.executor})"
+    )
+    t = table(None, "step", "cache", "why")
+    for s in result.steps:
+        t.add_row(s.node, _cache_text(s.cache), "; ".join(explain_lines(s)))
+    console.print(t)
+
+
+@app.command("list")
+def list_cmd(
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", help="Only runs of this pipeline.")
+    ] = None,
+    max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List pipeline runs, newest first."""
+    from ninefold.pipelines.history import list_pipeline_runs
+
+    records = list_pipeline_runs(pipeline, limit=max_results)
+    if as_json:
+        emit_json([r.to_dict() for r in records])
+        return
+    t = table(
+        f"{len(records)} pipeline run(s)",
+        "run_id",
+        "pipeline",
+        "status",
+        "started",
+        "duration",
+        "steps",
+        "cached",
+    )
+    for r in records:
+        t.add_row(
+            r.run.run_id,
+            r.pipeline,
+            status_text(str(r.run.status)),
+            fmt_time(r.run.start_ms),
+            fmt_duration(r.run.start_ms, r.run.end_ms),
+            str(len(r.steps) + len(r.unrecorded)),
+            str(r.hits),
+        )
+    console.print(t)
+
+
+@app.command("show")
+def show_cmd(run_id: str, as_json: JsonOpt = False) -> None:
+    """Show a pipeline run: params, then each step with its cache decision and outputs."""
+    from ninefold.pipelines.history import get_pipeline_run
+
+    record = get_pipeline_run(run_id)
+    if as_json:
+        emit_json(record.to_dict())
+        return
+    run = record.run
+    console.print(
+        f"[bold]{record.pipeline}[/] run {run.run_id}  {status_text(str(run.status))}  "
+        f"started {fmt_time(run.start_ms)}  duration {fmt_duration(run.start_ms, run.end_ms)}"
+    )
+    if run.params:
+        console.print("params: " + ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())))
+    for key in ("ninefold.seed", "ninefold.pipeline.executor", "ninefold.git.commit"):
+        if key in run.tags:
+            console.print(f"{key.rsplit('.', 1)[-1]}: {run.tags[key]}")
+    if "ninefold.error" in run.tags:
+        console.print(f"[red]error:[/] {run.tags['ninefold.error']}")
+    t = table("Steps", "step", "status", "cache", "attempts", "outputs")
+    for s in record.steps:
+        outputs = ", ".join(
+            f"{e.name}={e.digest[:12]} ({e.materializer}, {fmt_size(e.size)})"
+            for e in s.edges
+            if e.direction == "output"
+        )
+        t.add_row(
+            s.node,
+            status_text(str(s.status)) if s.status else "-",
+            _cache_text(s.cache),
+            str(s.attempts),
+            outputs or "-",
+        )
+    for r in record.unrecorded:
+        t.add_row(r.name, status_text(str(r.status)), "-", "-", "-")
+    console.print(t)
+
+
+@app.command("explain")
+def explain_cmd(run_id: str, as_json: JsonOpt = False) -> None:
+    """Why each step of a pipeline run hit the cache or ran."""
+    from ninefold.pipelines.history import explain
+
+    rows = explain(run_id)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        head = f"[bold]{row['node']}[/]  {_cache_text(row['cache'])}"
+        if row["status"] and row["status"] != "finished":
+            head += f"  {status_text(row['status'])}"
+        console.print(head)
+        for reason in row["reasons"]:
+            console.print(f"  - {reason}", highlight=False)
+
+
+@app.command("graph")
+def graph_cmd(
+    spec: Spec,
+    param: ParamOpt = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="text (default), mermaid or json.")
+    ] = "text",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a pipeline's steps and how they connect, without running anything."""
+    from ninefold.errors import InvalidArgument
+    from ninefold.pipelines.loading import load_pipeline, parse_params
+
+    pipeline = load_pipeline(spec)
+    graph = pipeline.graph(parse_params(param or [], pipeline))
+    if as_json or fmt == "json":
+        emit_json(graph.to_dict())
+    elif fmt == "mermaid":
+        typer.echo(graph.to_mermaid())
+    elif fmt == "text":
+        typer.echo(graph.to_text())
+    else:
+        raise InvalidArgument(f"--format {fmt!r}: use text, mermaid or json.")
+
+
+@app.command("lineage")
+def lineage_cmd(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="An artifact digest, a run id, models:/name/3, models:/name@alias or "
+            "datasets:/name@3."
+        ),
+    ],
+    downstream: Annotated[
+        bool, typer.Option("--downstream", help="What was made from it (default: upstream).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Trace what went into an artifact, run or model version, or what came out of it."""
+    from ninefold.pipelines import lineage
+
+    graph = lineage.downstream(ref) if downstream else lineage.upstream(ref)
+    if as_json:
+        emit_json(graph.to_dict())
+        return
+    console.print(graph.to_text(), highlight=False)

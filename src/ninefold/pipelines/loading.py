@@ -1,0 +1,124 @@
+"""Finding a pipeline from the command line and reading its ``--param`` values."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ninefold.pipelines.definition import Pipeline
+from ninefold.pipelines.errors import PipelineDefinitionError
+
+
+def load_pipeline(spec: str) -> Pipeline:
+    """The pipeline named by ``module:attribute`` or ``path/to/file.py:attribute``.
+
+    A file is imported under its own name with its folder first on ``sys.path``,
+    so worker processes can import it too.
+    """
+    module_part, sep, attr = spec.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise PipelineDefinitionError(
+            f"{spec!r} does not name a pipeline; use MODULE:PIPELINE or path/to/file.py:PIPELINE, "
+            "e.g. examples/pipelines/train.py:training."
+        )
+    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+        path = Path(module_part).resolve()
+        if not path.is_file():
+            raise PipelineDefinitionError(f"No such file {module_part!r} (from {spec!r}).")
+        folder = str(path.parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        name = path.stem
+        loaded = sys.modules.get(name)
+        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != path:
+            raise PipelineDefinitionError(
+                f"Cannot import {module_part!r} as module {name!r}: another module of that name "
+                f"is already imported ({getattr(loaded, '__file__', None)}). Rename the file."
+            )
+        module_name = name
+    else:
+        module_name = module_part
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise PipelineDefinitionError(
+            f"Cannot import {module_name!r} (from {spec!r}): {exc}. Run from the folder that "
+            "holds it or give the file path."
+        ) from exc
+    target: Any = module
+    for part in attr.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            found = sorted(n for n, v in vars(module).items() if isinstance(v, Pipeline))
+            raise PipelineDefinitionError(
+                f"{module_name!r} has no attribute {attr!r}; its pipelines: {found or 'none'}."
+            )
+    if not isinstance(target, Pipeline):
+        raise PipelineDefinitionError(
+            f"{spec!r} is a {type(target).__name__}, not a pipeline; decorate it with @nf.pipeline."
+        )
+    return target
+
+
+def _coerce(raw: str, annotation: Any, name: str) -> Any:
+    if isinstance(annotation, str):
+        annotation = {"int": int, "float": float, "bool": bool, "str": str}.get(annotation, Any)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if raw.lower() in ("none", "null") and len(options) < len(typing.get_args(annotation)):
+            return None
+        annotation = options[0] if len(options) == 1 else Any
+    try:
+        if annotation is bool:
+            lowered = raw.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError("not a boolean")
+        if annotation is int:
+            return int(raw)
+        if annotation is float:
+            return float(raw)
+        if annotation is str:
+            return raw
+    except ValueError:
+        kind = getattr(annotation, "__name__", str(annotation))
+        raise PipelineDefinitionError(f"--param {name}={raw!r}: expected a {kind}.") from None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_params(pairs: Sequence[str], pipeline: Pipeline) -> dict[str, Any]:
+    """``["C=0.5", "model=rf"]`` as params, converted by the pipeline's annotations.
+
+    Without an annotation a value is read as JSON when it parses (``1``, ``0.5``,
+    ``true``, ``[1, 2]``) and kept as text otherwise.
+    """
+    try:
+        hints = typing.get_type_hints(pipeline.fn)
+    except Exception:
+        hints = {}
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise PipelineDefinitionError(f"--param {pair!r} must look like name=value.")
+        if name not in pipeline.signature.parameters:
+            raise PipelineDefinitionError(
+                f"--param {name}: pipeline {pipeline.name!r} has no such param; its params are "
+                f"{list(pipeline.signature.parameters)}."
+            )
+        params[name] = _coerce(raw, hints.get(name, Any), name)
+    return params
