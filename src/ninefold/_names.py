@@ -9,6 +9,7 @@ from ninefold.errors import InvalidArgument, InvalidName
 MAX_KEY = 250
 MAX_NAME = 256
 MAX_PARAM_VALUE = 8000
+MAX_ARTIFACT_PATH = 1024
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
@@ -30,6 +31,26 @@ def check_key(key: object, what: str) -> str:
             "(no leading '/', no '..' segment)."
         )
     return key
+
+
+def check_artifact_path(path: object) -> str:
+    """Check a path inside a run: relative, ``/``-separated, no empty or ``..`` segment."""
+    if not isinstance(path, str) or not path.strip("/"):
+        raise InvalidName(f"Artifact path must be a non-empty string, got {path!r}.")
+    parts = path.split("/")
+    bad = (
+        path.startswith("/")
+        or len(path) > MAX_ARTIFACT_PATH
+        or any(p in ("", ".", "..") for p in parts)
+        or any(ord(c) < 32 or c == "\\" for c in path)
+    )
+    if bad:
+        raise InvalidName(
+            f"Artifact path {path!r} is not allowed: use a relative path with '/' between "
+            f"names, no '.', '..' or empty parts, no backslashes or control characters, at "
+            f"most {MAX_ARTIFACT_PATH} chars."
+        )
+    return path
 
 
 def check_name(name: object, what: str) -> str:

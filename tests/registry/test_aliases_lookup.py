@@ -179,11 +179,6 @@ def test_unknown_model_names_how_to_list_models(client: Client) -> None:
         assert "ninefold models list" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="store/models.py _model_missing names no existing model (reported to the lead)",
-    raises=AssertionError,
-    strict=True,
-)
 def test_unknown_model_lists_the_models_that_exist(client: Client) -> None:
     _register("alpha", 1)
     _register("beta", 1)

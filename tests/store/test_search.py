@@ -237,8 +237,11 @@ def test_like_wildcards_and_escapes(data: Dataset) -> None:
 def test_is_null_and_is_not_null(data: Dataset) -> None:
     assert data.search("tags.team is null") == data.ids(10, 3)
     assert data.search("tags.team is not null") == data.newest_first(lambda s: "team" in s.tags)
-    # NaN is stored as NULL, so it counts as null too.
-    assert data.search("metrics.acc is null") == data.ids(7, 5)
+    # "is null" means "never logged": run 5 logged no metrics; run 7 logged NaN,
+    # which is a value (match it with "= nan").
+    assert data.search("metrics.acc is null") == data.ids(5)
+    assert data.ids(7)[0] in data.search("metrics.acc is not null")
+    assert data.ids(5)[0] not in data.search("metrics.acc is not null")
 
 
 def test_numeric_comparisons_on_latest_metric_values(data: Dataset) -> None:
@@ -407,7 +410,9 @@ def test_order_by_a_param_and_an_attribute(data: Dataset) -> None:
 
 
 def test_result_carries_each_runs_values(data: Dataset) -> None:
-    result = data.store.search("experiment = 'alpha' and metrics.acc is null")
+    result = data.store.search(
+        "experiment = 'alpha' and (metrics.acc is null or metrics.acc = nan)"
+    )
     nan_run, empty_run = data.specs[7], data.specs[5]
 
     assert [r[0] for r in result.runs] == [nan_run.run_id, empty_run.run_id]

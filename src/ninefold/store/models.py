@@ -38,12 +38,6 @@ _VERSION_COLUMNS = (
 )
 
 
-def _model_missing(name: str) -> ModelNotFound:
-    return ModelNotFound(
-        f"No registered model named {name!r}. List them with: ninefold models list"
-    )
-
-
 class ModelRepository:
     """The model registry's tables."""
 
@@ -112,11 +106,24 @@ class ModelRepository:
 
         return self._db.write(work)
 
+    def _missing(self, name: str) -> ModelNotFound:
+        with self._db.read() as conn:
+            known = list(
+                conn.execute(
+                    select(registered_models.c.name).order_by(registered_models.c.name).limit(11)
+                ).scalars()
+            )
+        listing = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") or "none yet"
+        return ModelNotFound(
+            f"No registered model named {name!r} (registered: {listing}). "
+            "List them with: ninefold models list"
+        )
+
     def get_model(self, name: str) -> RegisteredModel:
         """A registered model with its aliases, tags and latest version number."""
         models = self.list_models(name=name)
         if not models:
-            raise _model_missing(name)
+            raise self._missing(name)
         return models[0]
 
     def list_models(self, name: str | None = None) -> list[RegisteredModel]:

@@ -136,9 +136,14 @@ class _Compiler:
         if isinstance(node, Not):
             return not_(self.compile(node.item))
         if isinstance(node, IsNull):
-            col = self.column(node.field)
-            null_test: ColumnElement[bool] = col.is_not(None) if node.negated else col.is_(None)
-            return null_test
+            if node.field.kind == "attr":
+                col = self.column(node.field)
+                null_test: ColumnElement[bool] = col.is_not(None) if node.negated else col.is_(None)
+                return null_test
+            # For metrics, params and tags "null" means "never logged": a NaN
+            # metric (stored as NULL) was logged, so it is "not null".
+            present = self.present(node.field)
+            return present if node.negated else not_(present)
         if isinstance(node, Like):
             col = self.column(node.field)
             if node.field.kind == "metric" or ATTRIBUTES.get(node.field.name) == "num":

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ninefold._names import check_key, param_value
+from ninefold._names import check_artifact_path, check_key, param_value
 from ninefold.artifacts import ArtifactStore, BlobInfo
 from ninefold.config import Settings, load_settings
 from ninefold.errors import ArtifactNotFound, InvalidArgument, RunNotFound
@@ -114,7 +114,7 @@ class Client:
             raise InvalidArgument(
                 f"Cannot log {str(src)!r} as one artifact: it is a folder; use log_artifacts()."
             )
-        path = check_key(artifact_path(src, artifact_dir), "Artifact path")
+        path = check_artifact_path(artifact_path(src, artifact_dir))
         info = self.artifacts.put_file(src)
         entry = ArtifactEntry(path, info.digest, info.size)
         self.store.runs.add_artifacts(run_id, [entry])
@@ -131,7 +131,7 @@ class Client:
         files = {}
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = path.relative_to(root).as_posix()
-            files[check_key(f"{prefix}/{rel}" if prefix else rel, "Artifact path")] = path
+            files[check_artifact_path(f"{prefix}/{rel}" if prefix else rel)] = path
         entries = []
         for name, path in files.items():
             info = self.artifacts.put_file(path)
@@ -141,7 +141,7 @@ class Client:
 
     def log_bytes(self, run_id: str, data: bytes, path: str) -> ArtifactEntry:
         """Store bytes as the artifact ``path`` of a run."""
-        check_key(path, "Artifact path")
+        check_artifact_path(path)
         info: BlobInfo = self.artifacts.put_bytes(data)
         entry = ArtifactEntry(path.strip("/"), info.digest, info.size)
         self.store.runs.add_artifacts(run_id, [entry])
@@ -229,7 +229,8 @@ class Client:
         """Params, metrics and tags of runs side by side: one row per key, one column per run."""
         from ninefold.tracking.frames import compare_frame
 
-        found = self.store.runs.get_many(list(run_ids))
+        run_ids = list(dict.fromkeys(run_ids))  # each run once, in the order given
+        found = self.store.runs.get_many(run_ids)
         missing = [r for r in run_ids if r not in found]
         if missing:
             raise RunNotFound(

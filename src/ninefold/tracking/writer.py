@@ -15,6 +15,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING
 
+from ninefold.errors import RunNotFound
 from ninefold.store.runs import PointRow
 
 if TYPE_CHECKING:
@@ -77,7 +78,11 @@ class MetricWriter:
         return self._count
 
     def flush(self) -> None:
-        """Write every queued point now; raises if the store refuses them (they stay queued)."""
+        """Write every queued point now.
+
+        Raises what the store raised; the points stay queued for the next flush,
+        except points of a run that no longer exists, which are dropped.
+        """
         with self._flush_lock:
             with self._lock:
                 batch, self._pending, self._count = self._pending, {}, 0
@@ -87,6 +92,11 @@ class MetricWriter:
                     while done < len(points):
                         client.store.runs.log_metrics(points[done : done + CHUNK])
                         done += CHUNK
+                except RunNotFound:
+                    # The run is gone: these points can never land; keep the rest.
+                    del batch[key]
+                    self._requeue(batch, -1, 0)
+                    raise
                 except BaseException:
                     self._requeue(batch, key, done)
                     raise
