@@ -175,13 +175,16 @@ def _range(col: ColumnProfile) -> Range:
 
 
 def _tidy(value: float, direction: str) -> float:
-    """Round to 6 significant digits away from the data, so YAML stays readable."""
+    """Round to 6 significant digits, away from the data, so YAML stays readable."""
     if value == 0 or not math.isfinite(value):
         return value
-    digits = 6 - math.floor(math.log10(abs(value))) - 1
-    scale = 10.0**digits
-    rounded = (math.floor if direction == "down" else math.ceil)(value * scale) / scale
-    return float(rounded)
+    short = float(f"{value:.6g}")
+    if (direction == "down" and short > value) or (direction == "up" and short < value):
+        step = abs(short) * 1e-5
+        nudged = float(f"{short - step if direction == 'down' else short + step:.6g}")
+        ok = nudged <= value if direction == "down" else nudged >= value
+        return nudged if ok and math.isfinite(nudged) else value
+    return short
 
 
 def _outliers(col: ColumnProfile) -> Outliers | None:

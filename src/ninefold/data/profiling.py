@@ -479,7 +479,8 @@ class _Profiler:
             # Only the top categories are known; the rest of the non-null values is 'other'.
             ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
             counts = dict(ordered[: self.max_categories])
-            for item in extra.get(c.key("ref_counts")) or []:
+            hits = extra.get(c.key("ref_counts"))
+            for item in hits.to_list() if hits is not None else []:
                 value = next(v for k, v in item.items() if k != "n")
                 counts[str(value)] = int(item["n"])
             non_null = self.rows - int(self.df[c.name].null_count())

@@ -52,8 +52,12 @@ KINDS = (
     "all_null_column",
     "id_like_column",
     "duplicated_column",
+    "few_rows",
 )
 """Every anomaly kind :func:`validate` reports."""
+
+FEW_ROWS = 20
+"""Below this many rows column statistics (constant, id-like, distinct counts) are not judged."""
 
 COVERAGE_MIN_VALUES = 500
 """Domain coverage is judged only once a batch has this many values (and 50 per category)."""
@@ -660,7 +664,7 @@ class _Validator:
                     (col.min() == col.max()) & (col.null_count() == 0), "u_const"
                 )
                 stats["hash"] = self.measure(col.hash(0x9E3779B9).sum(), "u_hash")
-            if kind in ("integer", "string") and name not in keys and self.rows >= 20:
+            if kind in ("integer", "string") and name not in keys and self.rows >= FEW_ROWS:
                 distinct = col.drop_nulls().n_unique() if exact else col.approx_n_unique()
                 stats["distinct"] = self.measure(distinct, "u_distinct")
             self.column_stats[name] = stats
@@ -889,7 +893,7 @@ class _Validator:
                     "(ninefold.data.drop_columns) or fix what should fill it.",
                 )
                 continue
-            if "constant" in stats and values[stats["constant"]]:
+            if "constant" in stats and values[stats["constant"]] and self.rows >= FEW_ROWS:
                 value = self.df[name][0]
                 self.add(
                     "constant_column",
@@ -905,7 +909,7 @@ class _Validator:
                 distinct = int(values[stats["distinct"]] or 0)
                 non_null = self.rows - nulls
                 looks_unique = distinct == non_null or self.rows > EXACT_DISTINCT_ROWS
-                if non_null >= 20 and distinct >= 0.99 * non_null and nulls == 0 and looks_unique:
+                if distinct >= 0.99 * non_null and nulls == 0 and looks_unique:
                     self.add(
                         "id_like_column",
                         name,
@@ -938,6 +942,16 @@ class _Validator:
         rules = self.schema.dataset
         if self.rows == 0:
             return  # already an empty_dataset error
+        if self.rows < FEW_ROWS:
+            self.add(
+                "few_rows",
+                None,
+                "warning",
+                self.rows,
+                f"Only {self.rows} row(s): constant, id-like and distinct-count checks need at "
+                f"least {FEW_ROWS} and were not judged. Validate a larger batch for them.",
+                rows_based=False,
+            )
         if rules.min_rows is not None and self.rows < rules.min_rows:
             self.add(
                 "row_count",
@@ -982,4 +996,6 @@ def _examples(series: pl.Series) -> list[Any]:
             out.append({"value": value, "count": int(item["n"])})
         else:
             out.append(item)
+    if out and all(isinstance(e, dict) for e in out):
+        out.sort(key=lambda e: (-e["count"], str(e["value"])))
     return out
