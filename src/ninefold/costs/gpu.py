@@ -21,6 +21,7 @@ unavailable_reason: str | None = None
 
 _lock = threading.Lock()
 _users = 0
+_init_failure: str | None = None  # NVML failing to start does not get better within a process
 MAX_FAILURES = 3
 
 
@@ -103,7 +104,10 @@ class GpuProbe:
 
 def open_gpus() -> GpuProbe | None:
     """A probe over the GPUs this process sees, or None (see :data:`unavailable_reason`)."""
-    global unavailable_reason, _users
+    global unavailable_reason, _users, _init_failure
+    if _init_failure is not None:
+        unavailable_reason = _init_failure
+        return None
     try:
         pynvml: Any = importlib.import_module("pynvml")
     except ImportError:
@@ -113,7 +117,7 @@ def open_gpus() -> GpuProbe | None:
         try:
             pynvml.nvmlInit()
         except Exception as exc:
-            unavailable_reason = f"NVML could not start: {exc}"
+            unavailable_reason = _init_failure = f"NVML could not start: {exc}"
             return None
         _users += 1
     try:
