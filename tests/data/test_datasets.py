@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,7 @@ from ninefold.data import (
     profile,
 )
 from ninefold.errors import DatasetNotFound, InvalidArgument, InvalidName
+from ninefold.store import MetadataStore
 from ninefold.tracking.client import Client
 from tests.data.helpers import mixed_frame
 
@@ -97,3 +99,21 @@ def test_unknown_datasets_and_bad_versions_are_clear_errors(client: Client) -> N
         nf.get_dataset("datasets:/tiny@1", version=1)
     with pytest.raises(InvalidName, match="Dataset name 'bad name!'"):
         nf.log_dataset(pl.DataFrame({"a": [1]}), name="bad name!")
+
+
+def test_concurrent_registrations_get_distinct_numbers_and_share_same_content(
+    store: MetadataStore,
+) -> None:
+    def register(fp: str) -> int:
+        version, _ = store.datasets.register(
+            "shared", fingerprint=fp, num_rows=1, num_columns=1, profile_digest="0" * 64
+        )
+        return version.version
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        distinct = list(pool.map(register, [f"{i:064x}" for i in range(12)]))
+        same = list(pool.map(register, ["f" * 64] * 6))
+    assert sorted(distinct) == list(range(1, 13))
+    assert len(set(same)) == 1
+    assert same[0] == 13
+    assert [v.version for v in store.datasets.find("f" * 64)] == [13]

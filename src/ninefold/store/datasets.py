@@ -6,12 +6,15 @@ same content (fingerprint) under the same name is always the same version.
 
 from __future__ import annotations
 
+import hashlib
+import random
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
 from ninefold._ids import now_ms
@@ -19,6 +22,9 @@ from ninefold._names import MAX_NAME
 from ninefold.errors import DatasetNotFound, InvalidName, StoreError
 from ninefold.store.database import Database
 from ninefold.store.schema import dataset_version_tags, dataset_versions
+
+_LOCK_SPACE = 914592
+"""First key of the PostgreSQL advisory lock that serialises registrations per name."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 
@@ -135,7 +141,15 @@ class DatasetRepository:
         """
         check_dataset_name(name)
 
+        lock_key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big")
+
         def work(conn: Connection) -> tuple[int, bool]:
+            if self._db.dialect == "postgresql":
+                # Serialise registrations of one name (SQLite writes are serial already).
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                    {"space": _LOCK_SPACE, "key": lock_key - 2**31},
+                )
             existing = conn.execute(
                 select(dataset_versions.c.version).where(
                     dataset_versions.c.name == name,
@@ -179,6 +193,7 @@ class DatasetRepository:
                 break
             except SQLIntegrityError as exc:
                 # A concurrent writer took the number (or the same content): look again.
+                time.sleep(0.01 * (attempt + 1) * (1 + random.random()))
                 if attempt == 4:
                     raise StoreError(
                         f"Could not register dataset {name!r}: concurrent writers kept "
