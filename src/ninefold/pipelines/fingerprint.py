@@ -227,6 +227,49 @@ def _constant_hash(value: Any) -> str | None:
     return hashlib.sha256(f"{type(value).__name__}:{text}".encode()).hexdigest()
 
 
+_assignments: dict[str, tuple[float, dict[str, str]]] = {}
+
+
+def _module_assignments(module: types.ModuleType) -> dict[str, str]:
+    """Hash of the source of each top-level assignment of a module, by assigned name.
+
+    Constants are fingerprinted as written, not by their value at run time, so
+    a module-level list that the program appends to does not change the key.
+    """
+    path = getattr(module, "__file__", None)
+    if not path:
+        return {}
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return {}
+    cached = _assignments.get(module.__name__)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        tree = ast.Module(body=[], type_ignores=[])
+    parts: dict[str, list[str]] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and getattr(node, "value", None):
+            targets = [node.target]
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        for name in names:
+            parts.setdefault(name, []).append(ast.dump(node))
+    hashes = {
+        name: hashlib.sha256("\n".join(dumps).encode()).hexdigest() for name, dumps in parts.items()
+    }
+    _assignments[module.__name__] = (mtime, hashes)
+    return hashes
+
+
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, tuple, frozenset)
+
+
 # -- distributions ---------------------------------------------------------------
 
 _DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+)\.(dist-info|egg-info)$")
@@ -281,7 +324,7 @@ def distribution_of(top: str) -> tuple[str, str] | None:
     """
     module = sys.modules.get(top)
     path = getattr(module, "__file__", None)
-    if module is None or path is None:
+    if module is None or path is None or top in sys.stdlib_module_names:
         return None
     pkg = Path(path).parent if Path(path).name == "__init__.py" else Path(path)
     folder = str(pkg.parent)
@@ -339,7 +382,15 @@ class Fingerprinter:
                     continue
                 self._value(value, f"{key}.<{name}>", names, out, seen)
             elif name in globals_:
-                self._value(globals_[name], f"{module_name(fn)}:{name}", names, out, seen)
+                self._value(
+                    globals_[name],
+                    f"{module_name(fn)}:{name}",
+                    names,
+                    out,
+                    seen,
+                    sys.modules.get(fn.__module__),
+                    name,
+                )
         module = sys.modules.get(fn.__module__)
         for mod_name, level, imported in imports:
             self._import(mod_name, level, imported, module, names, out, seen)
@@ -372,7 +423,9 @@ class Fingerprinter:
         if imported:
             for name in imported:
                 if hasattr(module, name):
-                    self._value(getattr(module, name), f"{mod_name}:{name}", names, out, seen)
+                    self._value(
+                        getattr(module, name), f"{mod_name}:{name}", names, out, seen, module, name
+                    )
         else:
             self._module(module, names, out, seen)
 
@@ -382,10 +435,19 @@ class Fingerprinter:
         # A user module used as ``helpers.clean(...)``: follow the attributes the code names.
         for name in sorted(names):
             if name in vars(module):
-                self._value(vars(module)[name], f"{module.__name__}:{name}", names, out, seen)
+                self._value(
+                    vars(module)[name], f"{module.__name__}:{name}", names, out, seen, module, name
+                )
 
     def _value(
-        self, value: Any, key: str, names: frozenset[str], out: CodePrint, seen: set[int]
+        self,
+        value: Any,
+        key: str,
+        names: frozenset[str],
+        out: CodePrint,
+        seen: set[int],
+        module: types.ModuleType | None = None,
+        attr: str | None = None,
     ) -> None:
         from ninefold.pipelines.definition import Pipeline, Step, module_name
 
@@ -413,8 +475,15 @@ class Fingerprinter:
             return
         owner = getattr(value, "__module__", None) or type(value).__module__
         if isinstance(value, (*_PLAIN, list, tuple, dict, set, frozenset)):
-            digest = _constant_hash(value)
-            if digest is not None and key not in out.code:
+            if key in out.code:
+                return
+            written = (
+                _module_assignments(module).get(attr)
+                if module is not None and attr is not None and is_user_module(module)
+                else None
+            )
+            digest = written or (_constant_hash(value) if isinstance(value, _IMMUTABLE) else None)
+            if digest is not None:
                 out.code[key] = {"kind": "constant", "hash": digest}
             return
         if isinstance(owner, str) and not is_user_module(sys.modules.get(owner)):
@@ -424,6 +493,14 @@ class Fingerprinter:
         cls = type(value)
         if is_user_module(sys.modules.get(cls.__module__)):
             self._class(cls, out, seen)
+        written = (
+            _module_assignments(module).get(attr)
+            if module is not None and attr is not None and is_user_module(module)
+            else None
+        )
+        if written is not None and key not in out.code:
+            out.code[key] = {"kind": "constant", "hash": written}
+            return
         text = repr(value)
         if " at 0x" not in text and key not in out.code:
             out.code[key] = {
@@ -450,7 +527,15 @@ class Fingerprinter:
                 globals_ = fn.__globals__
                 for name in sorted(names):
                     if name in globals_ and globals_[name] is not cls:
-                        self._value(globals_[name], f"{module_name(fn)}:{name}", names, out, seen)
+                        self._value(
+                            globals_[name],
+                            f"{module_name(fn)}:{name}",
+                            names,
+                            out,
+                            seen,
+                            sys.modules.get(fn.__module__),
+                            name,
+                        )
                 module = sys.modules.get(fn.__module__)
                 for mod_name, level, imported in imports:
                     self._import(mod_name, level, imported, module, names, out, seen)

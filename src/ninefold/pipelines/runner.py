@@ -440,11 +440,12 @@ class _Scheduler:
         items = load_value(
             source.materializer, data, trusted=self.trusted(node), where=repr(node.map_items)
         )
-        if not isinstance(items, list | tuple):
+        if isinstance(items, str | bytes | dict) or not hasattr(items, "__len__"):
             raise PipelineDefinitionError(
                 f"Step {node.id!r} maps over {node.map_items!r}, which is a "
-                f"{type(items).__name__}; step.map() needs a list or tuple."
+                f"{type(items).__name__}; step.map() needs a list, tuple or 1-D array."
             )
+        items = list(items)
         base = node.id[: -len("[*]")]
         elements: list[str] = []
         new_nodes: list[Node] = []

@@ -1,0 +1,105 @@
+"""``ninefold pipelines``: run, list, show, explain, graph and lineage, as a user types them."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ninefold.cli.main import app
+from ninefold.tracking.client import Client
+
+FLOW = """
+import ninefold as nf
+
+@nf.step
+def load(n: int = 3) -> list[int]:
+    return list(range(n))
+
+@nf.step
+def fit(xs: list[int], C: float = 0.1) -> float:
+    return sum(xs) * C
+
+@nf.pipeline
+def cli_flow(n: int = 3, C: float = 0.1):
+    return fit(load(n), C=C)
+"""
+
+
+@pytest.fixture
+def flow_file(project: Path) -> Iterator[Path]:
+    path = project / "cli_flow_mod.py"
+    path.write_text(textwrap.dedent(FLOW))
+    yield path
+    sys.modules.pop("cli_flow_mod", None)
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_run_then_explain_the_miss_of_a_changed_param(flow_file: Path, nf_client: Client) -> None:
+    spec = f"{flow_file}:cli_flow"
+    first = json.loads(invoke("pipelines", "run", spec, "--json"))
+    assert [s["cache"] for s in first["steps"]] == ["miss", "miss"]
+    second = json.loads(invoke("pipelines", "run", spec, "-p", "C=1", "--json"))
+    assert second["params"] == {"n": 3, "C": 1.0}
+    assert [s["cache"] for s in second["steps"]] == ["hit", "miss"]
+    explained = json.loads(invoke("pipelines", "explain", second["run_id"], "--json"))
+    assert explained[1]["reasons"] == ["params.C 0.1 -> 1.0"]
+    text = invoke("pipelines", "explain", second["run_id"])
+    assert "params.C 0.1 -> 1.0" in text
+    listed = json.loads(invoke("pipelines", "list", "--json"))
+    assert [r["run"]["run_id"] for r in listed] == [second["run_id"], first["run_id"]]
+    shown = json.loads(invoke("pipelines", "show", first["run_id"], "--json"))
+    assert [s["node"] for s in shown["steps"]] == ["load", "fit"]
+    assert "fit" in invoke("pipelines", "show", first["run_id"])
+    plan = json.loads(invoke("pipelines", "run", spec, "-p", "C=1", "--dry-run", "--json"))
+    assert [p["action"] for p in plan] == ["hit", "hit"]
+    digest = shown["steps"][0]["edges"][0]["digest"]
+    lineage = json.loads(invoke("pipelines", "lineage", digest, "--downstream", "--json"))
+    assert {n["name"] for n in lineage["nodes"].values() if n["kind"] == "run"} == {"fit"}
+
+
+def test_graph_shows_the_steps_without_running(flow_file: Path, nf_client: Client) -> None:
+    out = invoke("pipelines", "graph", f"{flow_file}:cli_flow", "-p", "n=5")
+    assert "load(n=5)" in out
+    assert "fit(xs<-load, C=0.1)" in out
+    assert nf_client.store.runs.count() == 0
+    mermaid = invoke("pipelines", "graph", f"{flow_file}:cli_flow", "--format", "mermaid")
+    assert "flowchart TD" in mermaid
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["pipelines", "run", "no_colon"], "does not name a pipeline"),
+        (["pipelines", "run", "missing.py:x"], "No such file"),
+        (["pipelines", "graph", "{flow}:nope"], "has no attribute 'nope'"),
+        (["pipelines", "run", "{flow}:cli_flow", "-p", "C=big"], "expected a float"),
+        (["pipelines", "run", "{flow}:cli_flow", "-p", "D=1"], "has no such param"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    flow_file: Path, nf_client: Client, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, [a.replace("{flow}", str(flow_file)) for a in args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_show_of_a_plain_run_says_it_is_not_a_pipeline_run(nf_client: Client) -> None:
+    import ninefold as nf
+
+    with nf.start_run(capture_environment=False) as run:
+        pass
+    result = CliRunner().invoke(app, ["pipelines", "show", run.run_id])
+    assert result.exit_code == 1
+    assert "is not a pipeline run" in result.output
