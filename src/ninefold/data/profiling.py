@@ -259,7 +259,7 @@ class _Profiler:
                 ]
         return exprs
 
-    def _shape(self, first: dict[str, Any]) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    def _shape(self, first: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Sorted samples of numeric columns, top categories; fixes moments of NaN/inf columns."""
         import polars as pl
 
@@ -287,13 +287,13 @@ class _Profiler:
                 .top_k(self.max_categories + 1, by=["n", "value"], reverse=[False, True])
             )
         results = pl.collect_all(frames) if frames else []
-        samples: dict[str, list[float]] = {}
+        samples: dict[str, Any] = {}
         if exprs:
             row = results[0]
             for name in row.columns:
                 value = row[name][0]
                 if name.endswith("\x1fsample"):
-                    samples[name] = value.to_list()
+                    samples[name] = value.to_numpy()  # sorted float64, no Python objects
                 else:
                     first[name] = value
         tops = {
@@ -307,7 +307,7 @@ class _Profiler:
             return None
         return self.reference.columns.get(c.name)
 
-    def _breaks(self, samples: dict[str, list[float]]) -> dict[str, list[float]]:
+    def _breaks(self, samples: dict[str, Any]) -> dict[str, list[float]]:
         import numpy as np
 
         result: dict[str, list[float]] = {}
@@ -320,11 +320,11 @@ class _Profiler:
                 result[key] = list(ref.numeric.histogram.breaks)
                 continue
             sample = samples[key]
-            if not sample:
+            if not len(sample):
                 result[key] = []
                 continue
             probs = np.linspace(0.0, 1.0, self.bins + 1)[1:-1]
-            cuts = np.quantile(np.asarray(sample, dtype=float), probs) if len(probs) else []
+            cuts = np.quantile(sample, probs) if len(probs) else []
             if c.kind == "integer":
                 # Whole-number breaks: each bin then starts at a value the column can hold.
                 cuts = np.ceil(cuts)
@@ -381,7 +381,7 @@ class _Profiler:
         self,
         c: _Col,
         first: dict[str, Any],
-        samples: dict[str, list[float]],
+        samples: dict[str, Any],
         tops: dict[str, Any],
         breaks: dict[str, list[float]],
         below: dict[str, Any],
@@ -433,7 +433,7 @@ class _Profiler:
         self,
         c: _Col,
         first: dict[str, Any],
-        samples: dict[str, list[float]],
+        samples: dict[str, Any],
         breaks: dict[str, list[float]],
         below: dict[str, Any],
     ) -> NumericStats:
@@ -443,10 +443,10 @@ class _Profiler:
         cuts = breaks.get(c.key("sample"), [])
         cum = [int(below.get(c.key(f"below{i}")) or 0) for i in range(len(cuts))]
         counts = [b - a for a, b in zip([0, *cum], [*cum, count], strict=True)]
-        sample = samples.get(c.key("sample"), [])
+        sample = samples.get(c.key("sample"), np.empty(0))
         quantiles: dict[str, float] = {}
-        if sample:
-            values = np.quantile(np.asarray(sample, dtype=float), QUANTILES)
+        if len(sample):
+            values = np.quantile(sample, QUANTILES)
             quantiles = {f"{q:g}": float(v) for q, v in zip(QUANTILES, values, strict=True)}
         var = first[c.key("var")]
         mean = first[c.key("mean")]

@@ -40,6 +40,7 @@ SMALL_BATCH = 100
 """Below this many values a too-small distinct count is a warning, not an error."""
 
 _NUMERIC = ("integer", "float", "datetime", "date", "duration")
+_SEED = 0x5EED
 _TEXT = ("string", "categorical")
 
 
@@ -162,6 +163,8 @@ class _Check:
     count_key: str
     examples: pl.Expr | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    exact: pl.Expr | None = None
+    """An exact recount, run only when the first (hash-based) count is not 0."""
 
 
 class _Validator:
@@ -473,25 +476,30 @@ class _Validator:
 
         rules = self.schema.dataset
         if rules.max_duplicate_fraction is not None and self.df.width:
+            # Distinct 64-bit row hashes first (half the cost of comparing whole rows);
+            # a collision could only overstate duplicates, and any found are recounted exactly.
             row = pl.struct(pl.all())
             self.checks.append(
                 _Check(
                     "duplicate_rows",
                     None,
-                    self.measure(pl.len() - row.n_unique(), "duprows"),
+                    self.measure(pl.len() - row.hash(_SEED).n_unique(), "duprows"),
                     pl.int_range(pl.len()).filter(row.is_duplicated()).head(self.k),
                     {"max": rules.max_duplicate_fraction},
+                    exact=pl.len() - row.n_unique(),
                 )
             )
         keys = [k for k in rules.keys if k in self.present]
         if keys and len(keys) == len(rules.keys):
             key = pl.struct(keys) if len(keys) > 1 else pl.col(keys[0])
+            first = key.hash(_SEED).n_unique() if len(keys) > 1 else key.n_unique()
             self.checks.append(
                 _Check(
                     "duplicate_keys",
                     ", ".join(keys),
-                    self.measure(pl.len() - key.n_unique(), "dupkeys"),
+                    self.measure(pl.len() - first, "dupkeys"),
                     key.filter(key.is_duplicated()).unique(maintain_order=True).head(self.k),
+                    exact=pl.len() - key.n_unique() if len(keys) > 1 else None,
                 )
             )
 
@@ -519,6 +527,12 @@ class _Validator:
     # -- judging -----------------------------------------------------------------------
 
     def _judge(self, values: dict[str, Any]) -> None:
+        recount = [c for c in self.checks if c.exact is not None and values[c.count_key]]
+        if recount:
+            exact = self._collect(
+                [c.exact.alias(c.count_key) for c in recount if c.exact is not None]
+            )
+            values.update(exact)
         failing = [c for c in self.checks if self._fails(c, values)]
         wanted = [
             c.examples.implode().alias(f"{i}\x1fex")
