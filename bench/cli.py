@@ -31,6 +31,12 @@ BENCHMARKS: dict[str, str] = {
     "artifacts": "artifacts:bench",
     "concurrency": "concurrency:bench",
     "search": "search:bench",
+    # data validation and drift (bench/data; also `python -m bench.data --full`)
+    "data_profile": "data.throughput:bench_profile",
+    "data_infer": "data.throughput:bench_infer",
+    "data_validate": "data.throughput:bench_validate",
+    "data_compare": "data.throughput:bench_compare",
+    "data_calibration": "data.calibration:bench",
 }
 
 

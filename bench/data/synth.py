@@ -83,9 +83,7 @@ def _with_nulls(values: np.ndarray, rng: np.random.Generator, fraction: float) -
     return pl.Series(values).scatter(np.flatnonzero(mask), None)
 
 
-def frame(
-    rows: int, seed: int, *, mean_shift: float = 0.0, category_shift: float = 0.0
-) -> Any:
+def frame(rows: int, seed: int, *, mean_shift: float = 0.0, category_shift: float = 0.0) -> Any:
     """A polars DataFrame of ``rows`` x 20 columns drawn with ``seed``."""
     import polars as pl
 
@@ -123,7 +121,9 @@ def frame(
     start = np.datetime64("2024-01-01T00:00:00", "us")
     stamps = start + seconds.astype("timedelta64[s]").astype("timedelta64[us]")
     cols["ts"] = _with_nulls(stamps, rng, 0.001)
-    return pl.DataFrame({k: (v if isinstance(v, pl.Series) else pl.Series(v)) for k, v in cols.items()})
+    return pl.DataFrame(
+        {k: (v if isinstance(v, pl.Series) else pl.Series(v)) for k, v in cols.items()}
+    )
 
 
 def cache_folder() -> Path:
