@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ninefold.cli._render import (
     JSON_HELP,
@@ -69,7 +70,7 @@ def run_cmd(
         for p in plan:
             why = f"cached in run {p.source_run_id}" if p.action == "hit" else "; ".join(p.reasons)
             style = "green" if p.action == "hit" else "yellow"
-            t.add_row(p.node, f"[{style}]{p.action}[/]", why)
+            t.add_row(escape(p.node), f"[{style}]{p.action}[/]", escape(why))
         console.print(t)
         return
     kwargs: dict[str, object] = {}
@@ -92,7 +93,7 @@ def run_cmd(
     )
     t = table(None, "step", "cache", "why")
     for s in result.steps:
-        t.add_row(s.node, _cache_text(s.cache), "; ".join(explain_lines(s)))
+        t.add_row(escape(s.node), _cache_text(s.cache), escape("; ".join(explain_lines(s))))
     console.print(t)
 
 
@@ -163,14 +164,14 @@ def show_cmd(run_id: str, as_json: JsonOpt = False) -> None:
             if e.direction == "output"
         )
         t.add_row(
-            s.node,
+            escape(s.node),
             status_text(str(s.status)) if s.status else "-",
             _cache_text(s.cache),
             str(s.attempts),
             outputs or "-",
         )
     for r in record.unrecorded:
-        t.add_row(r.name, status_text(str(r.status)), "-", "-", "-")
+        t.add_row(escape(r.name), status_text(str(r.status)), "-", "-", "-")
     console.print(t)
 
 
@@ -184,12 +185,12 @@ def explain_cmd(run_id: str, as_json: JsonOpt = False) -> None:
         emit_json(rows)
         return
     for row in rows:
-        head = f"[bold]{row['node']}[/]  {_cache_text(row['cache'])}"
+        head = f"[bold]{escape(row['node'])}[/]  {_cache_text(row['cache'])}"
         if row["status"] and row["status"] != "finished":
             head += f"  {status_text(row['status'])}"
         console.print(head)
         for reason in row["reasons"]:
-            console.print(f"  - {reason}", highlight=False)
+            console.print(f"  - {reason}", highlight=False, markup=False)
 
 
 @app.command("graph")
@@ -238,4 +239,4 @@ def lineage_cmd(
     if as_json:
         emit_json(graph.to_dict())
         return
-    console.print(graph.to_text(), highlight=False)
+    console.print(graph.to_text(), highlight=False, markup=False)

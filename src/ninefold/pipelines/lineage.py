@@ -212,7 +212,7 @@ class _Walk:
             seen_d |= digests
             seen_r |= run_ids
             new_runs: set[str] = set()
-            for e in self.repo.edges_for(sorted(digests), "output"):
+            for e in self.repo.edges_for(sorted(digests), "output", skip_hits=True):
                 art = self.artifact(
                     e.digest, size=e.size, materializer=e.materializer, type=e.type_name
                 )

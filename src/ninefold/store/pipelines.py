@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -443,13 +443,23 @@ class PipelineRepository:
         with self._db.read() as conn:
             return [_edge(r) for r in conn.execute(query.order_by(lineage_edges.c.name))]
 
-    def edges_for(self, digests: Sequence[str], direction: str) -> list[LineageEdge]:
-        """Edges that read (``input``) or wrote (``output``) any of these digests."""
+    def edges_for(
+        self, digests: Sequence[str], direction: str, *, skip_hits: bool = False
+    ) -> list[LineageEdge]:
+        """Edges that read (``input``) or wrote (``output``) any of these digests.
+
+        With ``skip_hits``, edges of cache hits are left out: a hit links outputs
+        that an earlier execution produced.
+        """
         if not digests:
             return []
         query = select(*_EDGE_COLUMNS).where(
             lineage_edges.c.digest.in_(list(digests)), lineage_edges.c.direction == direction
         )
+        if skip_hits:
+            query = query.outerjoin(
+                pipeline_steps, pipeline_steps.c.run_id == lineage_edges.c.run_id
+            ).where(or_(pipeline_steps.c.cache.is_(None), pipeline_steps.c.cache != "hit"))
         with self._db.read() as conn:
             return [_edge(r) for r in conn.execute(query)]
 
