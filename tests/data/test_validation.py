@@ -84,10 +84,24 @@ def test_schema_level_anomalies() -> None:
     assert _only(report, "type_mismatch") == [("a", "error", 2)]
     assert {c for c, *_ in _only(report, "missing_column")} == {"gone", "Amount"}
     renamed = next(a for a in report.by_kind("missing_column") if a.column == "Amount")
-    assert "A column 'amount' exists: was it renamed?" in renamed.message
+    assert "A column 'amount' is new in the data: was it renamed?" in renamed.message
+    gone = next(a for a in report.by_kind("missing_column") if a.column == "gone")
+    assert "was it renamed" not in gone.message
     assert {c for c, *_ in _only(report, "unexpected_column")} == {"extra", "amount"}
     relaxed = Schema(schema.columns, DatasetRules(allow_extra_columns=True))
     assert not validate(df, relaxed).by_kind("unexpected_column")
+
+
+def test_a_renamed_column_is_pointed_out() -> None:
+    df = mixed_frame(300)
+    schema = infer_schema(df)
+    report = validate(df.rename({"income": "annual_income"}), schema)
+    missing = report.by_kind("missing_column")[0]
+    assert (missing.column, missing.severity) == ("income", "error")
+    assert "'annual_income' is new in the data: was it renamed?" in missing.message
+    assert _only(report, "unexpected_column") == [("annual_income", "warning", 0)]
+    report = validate(df.rename({"plan": "tier"}), schema)
+    assert "'tier' is new in the data" in report.by_kind("missing_column")[0].message
 
 
 def test_integers_stored_as_floats_are_fine_until_a_fraction_appears() -> None:

@@ -251,11 +251,13 @@ class _Validator:
     # -- schema-level checks -----------------------------------------------------------
 
     def _presence(self) -> None:
+        extra = [c for c in self.present if c not in self.schema.columns]
         for name, rule in self.schema.columns.items():
             if name not in self.present and rule.required:
-                similar = [c for c in self.present if c.lower() == name.lower()]
+                similar = self._renamed(name, rule, extra)
                 hint = (
-                    f" A column {similar[0]!r} exists: was it renamed?"
+                    f" A column {similar!r} is new in the data: was it renamed? Rename it back "
+                    "or update the schema."
                     if similar
                     else " Add it to the data, or set `required: false` in the schema."
                 )
@@ -279,6 +281,20 @@ class _Validator:
                         "or set `allow_extra_columns: true` under dataset.",
                         rows_based=False,
                     )
+
+    def _renamed(self, name: str, rule: ColumnSchema, extra: list[str]) -> str | None:
+        """The unexpected column that most likely is ``name`` under a new name."""
+        import difflib
+
+        same_case = [c for c in extra if c.lower() == name.lower()]
+        if same_case:
+            return same_case[0]
+        close = difflib.get_close_matches(name, extra, n=1, cutoff=0.6)
+        if close:
+            return close[0]
+        same_type = [c for c in extra if _compatible(rule.type, self.present[c]) != "mismatch"]
+        missing = [n for n in self.schema.columns if n not in self.present]
+        return same_type[0] if len(same_type) == 1 and len(missing) == 1 else None
 
     def _types(self, name: str, rule: ColumnSchema) -> bool:
         """Report type problems; True when the column's values can be checked."""
