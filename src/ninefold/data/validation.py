@@ -73,7 +73,7 @@ def validate(
         >>> from ninefold.data import infer_schema
         >>> ref = pl.DataFrame({"age": [30, 41, 25, 52] * 10})
         >>> report = validate(pl.DataFrame({"age": [33, -4]}), infer_schema(ref))
-        >>> [(a.kind, a.severity) for a in report.anomalies]
+        >>> [(a.kind, a.severity) for a in report.errors]
         [('out_of_range', 'error')]
     """
     if isinstance(schema, DatasetProfile):
