@@ -37,6 +37,9 @@ BENCHMARKS: dict[str, str] = {
     "data_validate": "data.throughput:bench_validate",
     "data_compare": "data.throughput:bench_compare",
     "data_calibration": "data.calibration:bench",
+    # resource sampler of expense monitoring (bench/costs; also `python -m bench.costs`)
+    "cost_overhead": "costs.overhead:bench",
+    "cost_slowdown": "costs.slowdown:bench",
 }
 
 

@@ -27,13 +27,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import psutil
 
 from ninefold.costs import gpu as _gpu
 from ninefold.costs.children import table as _process_table
 from ninefold.costs.limits import Limits, read_limits
+from ninefold.costs.procstat import ProcessGone, ProcStat
 from ninefold.errors import InvalidArgument, StateError
 
 _MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux
@@ -138,25 +138,26 @@ class _Counters:
     net_recv: int
 
 
-def _tree_times(procs: dict[int, psutil.Process]) -> tuple[float, float, dict[int, float]]:
-    """User and system CPU of this process, its reaped children and its live ``procs``."""
+def _tree_times(procs: dict[int, ProcStat]) -> tuple[float, float, int]:
+    """User and system CPU of this process, its reaped children and its live ``procs``,
+    and the live children's resident memory. Children that ended are dropped from ``procs``:
+    their time reaches ``RUSAGE_CHILDREN`` when they are reaped."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
     user = me.ru_utime + reaped.ru_utime
     system = me.ru_stime + reaped.ru_stime
-    per_child: dict[int, float] = {}
+    rss = 0
     for pid, proc in list(procs.items()):
         try:
-            t = proc.cpu_times()
-        except psutil.Error:
-            del procs[pid]  # ended: its time reaches RUSAGE_CHILDREN when reaped
+            child_user, child_system, child_rss = proc.read()
+        except ProcessGone:
+            proc.close()
+            del procs[pid]
             continue
-        child_user = t.user + t.children_user
-        child_system = t.system + t.children_system
         user += child_user
         system += child_system
-        per_child[pid] = child_user + child_system
-    return user, system, per_child
+        rss += child_rss
+    return user, system, rss
 
 
 def _hwm_bytes(pid: int | str) -> int:
@@ -220,7 +221,7 @@ class ResourceSampler:
         self.errors: list[BaseException] = []
         self._want_gpu = gpu
         self._pid = os.getpid()
-        self._me = psutil.Process(self._pid)
+        self._me = ProcStat(self._pid)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -244,7 +245,7 @@ class ResourceSampler:
         self._gpu_note = None if self._gpu is not None else _gpu.unavailable_reason
         if not self._want_gpu:
             self._gpu_note = "GPU sampling turned off"
-        self._children: dict[int, psutil.Process] = {}
+        self._children: dict[int, ProcStat] = {}
         self._refresh_children()
         user, system, _ = _tree_times(self._children)
         read, write = self._tree_io()
@@ -286,6 +287,9 @@ class ResourceSampler:
             self._deliver(bucket, summary)
         if self._gpu is not None:
             self._gpu.close()
+        for proc in self._children.values():
+            proc.close()
+        self._me.close()
         self._final = summary
         return summary
 
@@ -349,23 +353,17 @@ class ResourceSampler:
         self.seen_pids |= pids
         for pid in list(self._children):
             if pid not in pids:
-                del self._children[pid]
+                self._children.pop(pid).close()
         for pid in pids - set(self._children):
-            with contextlib.suppress(psutil.Error):
-                self._children[pid] = psutil.Process(pid)
+            with contextlib.suppress(ProcessGone):
+                self._children[pid] = ProcStat(pid)
 
     def _sample(self) -> None:
         now = time.monotonic()
-        user, system, _ = _tree_times(self._children)
+        user, system, rss = _tree_times(self._children)
         cpu = user + system
-        rss = 0
-        with contextlib.suppress(psutil.Error):
-            rss = int(self._me.memory_info().rss)
-        for pid, proc in list(self._children.items()):
-            try:
-                rss += int(proc.memory_info().rss)
-            except psutil.Error:
-                del self._children[pid]
+        with contextlib.suppress(ProcessGone):
+            rss += self._me.read()[2]
         dt = now - self._prev_t
         if self._prev_rss is not None and dt > 0:
             self._rss_byte_s += (rss + self._prev_rss) / 2 * dt
@@ -416,18 +414,11 @@ class ResourceSampler:
         self._reset_bucket(self._b_end)
         return bucket
 
-    def _io_of(self, proc: psutil.Process) -> tuple[int, int]:
-        try:
-            io: Any = proc.io_counters()
-            return int(io.read_bytes), int(io.write_bytes)
-        except (psutil.Error, AttributeError, NotImplementedError):
-            return 0, 0
-
     def _tree_io(self) -> tuple[int, int]:
         """Storage bytes of this process (reaped children included on Linux) and live children."""
-        read, write = self._io_of(self._me)
+        read, write = self._me.io()
         for proc in list(self._children.values()):
-            r, w = self._io_of(proc)
+            r, w = proc.io()
             read += r
             write += w
         return read, write
