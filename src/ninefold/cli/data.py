@@ -279,3 +279,109 @@ def versions_command(
 
 # -- compare ------------------------------------------------------------------------
 # `ninefold data compare` (drift and skew) is added here by the drift module.
+
+
+def _g3(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _print_drift(report: Any) -> None:
+    style = "bold red" if report.drift_detected else ("yellow" if not report.ok else "green")
+    console.print(f"[{style}]{report.summary()}[/]", highlight=False)
+    t = table(
+        f"reference {report.reference_rows:,} rows, current {report.current_rows:,} rows; "
+        f"{report.correction} at alpha {report.alpha:g}",
+        "column",
+        "kind",
+        "verdict",
+        "effect (threshold)",
+        "p corrected",
+        "detectable shift",
+    )
+    colours = {"drift": "bold red", "ok": "green", "missing": "yellow", "changed_type": "yellow"}
+    for c in report.columns:
+        effect = ", ".join(
+            f"{k} {_g3(c.effects.get(k))} ({_g3(v)})" for k, v in c.thresholds.items()
+        )
+        limit = "-"
+        if c.min_detectable is not None:
+            limit = (
+                f"{c.min_detectable:.3g} sd"
+                if c.unit == "sigma"
+                else f"{100 * c.min_detectable:.3g}% rows"
+            )
+        verdict = f"[{colours.get(c.status, 'dim')}]{c.status}[/]"
+        t.add_row(c.column, c.kind, verdict, effect or "-", fmt_value(c.pvalue_adjusted), limit)
+    console.print(t)
+    for c in report.columns:
+        if c.status not in ("ok", "skipped"):
+            console.print(f"[bold]{c.column}[/]: {c.message}", highlight=False, soft_wrap=True)
+
+
+@app.command("compare")
+def compare_command(
+    reference: Annotated[
+        str,
+        typer.Argument(
+            help="The reference: a data file, a profile JSON (data profile --out), "
+            "or datasets:/name@version."
+        ),
+    ],
+    current: Annotated[
+        str, typer.Argument(help="The data to check: a data file or a profile JSON.")
+    ],
+    schema: Annotated[
+        Path | None,
+        typer.Option("--schema", "-s", help="Schema YAML whose per-column drift rules apply."),
+    ] = None,
+    html: HtmlOpt = None,
+    skew: Annotated[
+        bool,
+        typer.Option("--skew", help="Apply the schema's skew rules (training vs serving)."),
+    ] = False,
+    alpha: Annotated[
+        float | None,
+        typer.Option("--alpha", help="Family-wise error rate across columns (default 0.01)."),
+    ] = None,
+    correction: Annotated[
+        str, typer.Option("--correction", help="holm (default) or bh (false discovery rate).")
+    ] = "holm",
+    include_time: Annotated[
+        bool, typer.Option("--include-time", help="Also compare datetime and date columns.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare CURRENT with REFERENCE for drift or skew; exits 1 when drift is detected.
+
+    A column drifts when its test, corrected across columns, rejects AND its effect
+    size reaches the practical threshold. Exit status 1 also when a reference column
+    is missing from CURRENT or changed type, so the command can gate CI.
+    """
+    from ninefold.data.drift import DEFAULT_ALPHA, compare
+
+    ref: Any = reference
+    if reference.startswith("datasets:"):
+        from ninefold.data.datasets import load_dataset_profile
+
+        ref = load_dataset_profile(reference)
+    report = compare(
+        ref,
+        current,
+        schema,
+        correction=correction,  # type: ignore[arg-type]  # checked by compare()
+        alpha=DEFAULT_ALPHA if alpha is None else alpha,
+        include_time=include_time,
+        rule="skew" if skew else "drift",
+    )
+    if html is not None:
+        from ninefold.data.drift_report import drift_report
+
+        drift_report(report, html)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_drift(report)
+        if html is not None:
+            console.print(f"report written to {html}")
+    if not report.ok:
+        raise typer.Exit(code=1)
