@@ -289,3 +289,40 @@ def test_report_json_round_trip() -> None:
     again = ValidationReport.from_dict(__import__("json").loads(report.to_json()))
     assert again == report
     assert again.profile == report.profile
+
+
+def test_dates_time_zones_and_decimals() -> None:
+    import datetime as dt
+    import decimal
+
+    df = pl.DataFrame(
+        {
+            "price": pl.Series(
+                [decimal.Decimal("1.10"), decimal.Decimal("9.99")], dtype=pl.Decimal(10, 2)
+            ),
+            "day": [dt.date(2024, 1, 1), dt.date(2024, 3, 1)],
+            "at": pl.Series(
+                [
+                    dt.datetime(2024, 1, 1, 0, tzinfo=dt.UTC),
+                    dt.datetime(2024, 1, 1, 5, tzinfo=dt.UTC),
+                ]
+            ).dt.convert_time_zone("Europe/Paris"),
+        }
+    )
+    schema = Schema(
+        {
+            "price": ColumnSchema("float", range=Range(0, 5)),
+            "day": ColumnSchema("date", range=Range("2024-01-01", "2024-01-31")),
+            # 03:00 in Paris is 02:00 UTC: only the first value is earlier.
+            "at": ColumnSchema("datetime", range=Range("2024-01-01T03:00:00+01:00", None)),
+        }
+    )
+    report = validate(df, schema, unnecessary=False)
+    found = {a.column: (a.count, a.examples) for a in report.by_kind("out_of_range")}
+    assert found == {
+        "price": (1, [9.99]),
+        "day": (1, ["2024-03-01"]),
+        "at": (1, ["2024-01-01T01:00:00+01:00"]),
+    }
+    day = next(a for a in report.anomalies if a.column == "day")
+    assert "e.g. '2024-03-01'" in day.message

@@ -112,6 +112,14 @@ def column_kind(dtype: pl.DataType) -> str:
     return "other"
 
 
+def decimals_as_floats(df: pl.DataFrame) -> pl.DataFrame:
+    """Decimal columns cast to Float64, which every statistic and check supports."""
+    import polars as pl
+
+    decimals = [n for n, t in df.schema.items() if isinstance(t, pl.Decimal)]
+    return df.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else df
+
+
 def numeric_expr(name: str, kind: str) -> pl.Expr:
     """The column as float-comparable numbers (datetimes and dates in epoch seconds)."""
     import polars as pl
@@ -157,12 +165,9 @@ class _Profiler:
         bins: int,
         max_categories: int,
     ) -> None:
-        import polars as pl
 
         df = frame.df
-        decimals = [n for n, t in df.schema.items() if isinstance(t, pl.Decimal)]
-        if decimals:
-            df = df.with_columns(pl.col(decimals).cast(pl.Float64))
+        df = decimals_as_floats(df)
         self.df = df
         self.frame = frame
         self.reference = reference

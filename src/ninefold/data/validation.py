@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 from ninefold.data._frames import Frame, load
 from ninefold.data.anomalies import KINDS, Anomaly, Severity, ValidationReport
 from ninefold.data.profile import DatasetProfile
-from ninefold.data.profiling import EXACT_DISTINCT_ROWS, column_kind, numeric_expr
+from ninefold.data.profiling import (
+    EXACT_DISTINCT_ROWS,
+    column_kind,
+    decimals_as_floats,
+    numeric_expr,
+)
 from ninefold.data.schema import ColumnSchema, Schema
 from ninefold.errors import InvalidArgument
 
@@ -111,7 +116,7 @@ def _pct(fraction: float) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = repr(value.isoformat() if isinstance(value, datetime | date) else value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -170,7 +175,7 @@ class _Check:
 class _Validator:
     def __init__(self, frame: Frame, schema: Schema, examples: int) -> None:
         self.frame = frame
-        self.df = frame.df
+        self.df = decimals_as_floats(frame.df)
         self.schema = schema
         self.k = examples
         self.rows = self.df.height
@@ -433,7 +438,7 @@ class _Validator:
                         "outliers",
                         name,
                         self.measure(bad.sum(), "outliers"),
-                        pl.col(name).filter(bad).top_k_by(distance.filter(bad), self.k),
+                        _farthest(name, actual, bad, center, self.k),
                         {"center": center, "limit": limit, "z": rule.outliers.z},
                     )
                 )
@@ -861,6 +866,15 @@ def _as_text(name: str, kind: str) -> pl.Expr:
     if kind in (*_TEXT, "boolean"):
         return text_expr(name, kind)
     return pl.col(name).cast(pl.String)
+
+
+def _farthest(name: str, kind: str, bad: pl.Expr, center: float, k: int) -> pl.Expr:
+    """The ``k`` distinct flagged values farthest from ``center``, farthest first."""
+    import polars as pl
+
+    values = pl.col(name).filter(bad).unique()
+    number = values.dt.total_microseconds() / 1e6 if kind == "duration" else values
+    return values.top_k_by((number.cast(pl.Float64) - center).abs(), k)
 
 
 def _examples(series: pl.Series) -> list[Any]:
