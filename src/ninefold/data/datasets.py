@@ -68,14 +68,12 @@ def _logical(dtype: Any) -> str:
 def _canonical(series: pl.Series) -> list[bytes]:
     import numpy as np
     import polars as pl
-    import pyarrow as pa
 
     series = series.rechunk()
     kind = column_kind(series.dtype)
     nulls = np.packbits(series.is_null().to_numpy()).tobytes()
     if kind in ("string", "categorical"):
-        arr = series.cast(pl.String).fill_null("").to_arrow().cast(pa.large_string())
-        return [nulls, *_varlen(arr)]
+        return [nulls, *_varlen(series.cast(pl.String).fill_null(""))]
     if kind == "float":
         values = series.cast(pl.Float64).fill_null(0.0).to_numpy() + 0.0  # -0.0 becomes 0.0
         values[np.isnan(values)] = np.nan  # one NaN bit pattern
@@ -90,23 +88,23 @@ def _canonical(series: pl.Series) -> list[bytes]:
     if kind in ("datetime", "date", "duration"):
         return [nulls, series.to_physical().fill_null(0).cast(pl.Int64).to_numpy().tobytes()]
     if series.dtype == pl.Binary:
-        arr = series.fill_null(b"").to_arrow().cast(pa.large_binary())
-        return [nulls, *_varlen(arr)]
+        return [nulls, *_varlen(series.fill_null(b""))]
     # Nested and exotic types: their values as JSON (rare, so a row loop is acceptable).
     text = json.dumps(series.to_list(), sort_keys=True, default=str, separators=(",", ":"))
     return [nulls, text.encode("utf-8")]
 
 
-def _varlen(arr: Any) -> list[bytes]:
-    import numpy as np
+def _varlen(series: pl.Series) -> list[bytes]:
+    """Byte lengths and the concatenated bytes of a string or binary column."""
+    import polars as pl
 
-    if hasattr(arr, "combine_chunks"):
-        arr = arr.combine_chunks()
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    start, end = int(offsets[0]), int(offsets[-1])
-    data = buffers[2].to_pybytes()[start:end] if buffers[2] is not None else b""
-    return [(offsets - start).tobytes(), data]
+    if series.dtype == pl.String:
+        lengths = series.str.len_bytes()
+        data = series.str.join("").item().encode("utf-8") if len(series) else b""
+    else:
+        lengths = series.bin.size()
+        data = b"".join(series.to_list())
+    return [lengths.cast(pl.Int64).to_numpy().tobytes(), data]
 
 
 def _client(run: ActiveRun | None) -> Client:
