@@ -31,6 +31,8 @@ from ninefold.data.datasets import (
     load_dataset_schema,
     log_dataset,
 )
+from ninefold.data.drift import ColumnDrift, DriftReport, DriftThresholds, compare
+from ninefold.data.drift_report import drift_report
 from ninefold.data.inference import infer_schema
 
 # The submodule ``profile`` must be imported before the function ``profile`` is
@@ -62,13 +64,16 @@ __all__ = [
     "CategoryCounts",
     "Cleaned",
     "CleaningSummary",
+    "ColumnDrift",
     "ColumnProfile",
     "ColumnSchema",
     "CountRange",
     "DatasetProfile",
     "DatasetRules",
     "DatetimeRange",
+    "DriftReport",
     "DriftRule",
+    "DriftThresholds",
     "Histogram",
     "LengthStats",
     "NumericStats",
@@ -76,6 +81,8 @@ __all__ = [
     "Range",
     "Schema",
     "ValidationReport",
+    "compare",
+    "drift_report",
     "drop_columns",
     "drop_duplicates",
     "drop_unnecessary_columns",
