@@ -44,6 +44,7 @@ from ninefold.store.pipelines import (
     LineageEdge,
     NewRun,
     StepExecution,
+    StepRecord,
 )
 
 if TYPE_CHECKING:
@@ -349,6 +350,7 @@ class _Scheduler:
         self.user = _process.username()
         self.capacity = getattr(executor, "max_workers", 1) if executor.parallel else 1
         self.element_inputs: dict[str, dict[str, ArtifactSpec]] = {}
+        self.unsaved: list[StepRecord] = []
 
     # -- helpers ---------------------------------------------------------------
 
@@ -393,6 +395,7 @@ class _Scheduler:
             finished, _ = wait(list(self.inflight), return_when=FIRST_COMPLETED)
             for future in finished:
                 self.finish(future)
+        self.flush()
         if self.failure is not None:
             started, result = self.failure
             node = started.node.id
@@ -539,28 +542,18 @@ class _Scheduler:
         )
         if found.cache == "hit":
             outputs = {e.name: _spec(e) for e in found.outputs}
-            self.client.store.pipelines.finish_step(
-                execution,
-                _input_edges(run_id, inputs) + _output_edges(run_id, outputs),
-                status=RunStatus.FINISHED,
-                artifacts=_output_files(outputs),
-                new_run=new_run,
+            self.save(
+                StepRecord(
+                    execution,
+                    _input_edges(run_id, inputs) + _output_edges(run_id, outputs),
+                    RunStatus.FINISHED,
+                    _output_files(outputs),
+                    new_run=new_run,
+                )
             )
             self.complete(node, dict(outputs))
             return
-        self.client.store.runs.create(
-            run_id=run_id,
-            experiment_id=new_run.experiment_id,
-            name=new_run.name,
-            parent_run_id=new_run.parent_run_id,
-            host=new_run.host,
-            pid=new_run.pid,
-            pid_started=new_run.pid_started,
-            user=new_run.user,
-            params_=dict(new_run.params),
-            tags=dict(new_run.tags),
-            start_ms=new_run.start_ms,
-        )
+        self.flush(start=(run_id, new_run))
         started = _Started(node, run_id, inputs, execution)
         modules = tuple(
             m for m in ("numpy", "torch") if m in sys.modules or m in code.distributions
@@ -616,14 +609,16 @@ class _Scheduler:
         if result.failures and result.ok:
             tags["ninefold.pipeline.retried_after"] = " | ".join(result.failures)[:5000]
         if result.ok:
-            self.client.store.pipelines.finish_step(
-                execution,
-                _input_edges(started.run_id, started.inputs)
-                + _output_edges(started.run_id, result.outputs),
-                status=RunStatus.FINISHED,
-                artifacts=_output_files(result.outputs),
-                tags=tags,
-                end_ms=result.end_ms or None,
+            self.save(
+                StepRecord(
+                    execution,
+                    _input_edges(started.run_id, started.inputs)
+                    + _output_edges(started.run_id, result.outputs),
+                    RunStatus.FINISHED,
+                    _output_files(result.outputs),
+                    tags,
+                    result.end_ms or None,
+                )
             )
             self.complete(started.node, dict(result.outputs))
             return
@@ -634,16 +629,30 @@ class _Scheduler:
         tags["ninefold.error"] = (result.error or "unknown error")[:5000]
         if result.timed_out:
             tags["ninefold.pipeline.timed_out"] = "true"
-        self.client.store.pipelines.finish_step(
-            execution,
-            _input_edges(started.run_id, started.inputs),
-            status=RunStatus.FAILED,
-            artifacts=files,
-            tags=tags,
-            end_ms=result.end_ms or None,
+        self.save(
+            StepRecord(
+                execution,
+                _input_edges(started.run_id, started.inputs),
+                RunStatus.FAILED,
+                files,
+                tags,
+                result.end_ms or None,
+            )
         )
+        self.flush()
         if self.failure is None:
             self.failure = (started, result)
+
+    def save(self, record: StepRecord) -> None:
+        """Queue a finished step's record; written with the next step's start, or now."""
+        self.unsaved.append(record)
+        if self.executor.parallel:
+            self.flush()
+
+    def flush(self, start: tuple[str, NewRun] | None = None) -> None:
+        """Write queued records (and start the next step's run) in one transaction."""
+        records, self.unsaved = self.unsaved, []
+        self.client.store.pipelines.record(records, start)
 
     def complete(self, node: Node, outputs: Outputs) -> None:
         self.done[node.id] = outputs
@@ -663,6 +672,10 @@ class _Scheduler:
 
     def abort(self, status: RunStatus, reason: str) -> None:
         """Mark every step run still in flight as ended (after an interrupt)."""
+        try:
+            self.flush()
+        except Exception as exc:  # ending up: report and go on
+            print(f"ninefold: could not record finished steps: {exc}", file=sys.stderr)
         for started in self.inflight.values():
             try:
                 self.client.set_tags(started.run_id, {"ninefold.error": reason})
@@ -689,7 +702,6 @@ def run_pipeline(
     """Run a pipeline (see :meth:`Pipeline.run`)."""
     from ninefold.pipelines.seeds import _check
     from ninefold.tracking.client import get_client
-    from ninefold.tracking.fluent import _error_summary, start_run
 
     graph = pipeline.graph(params)
     if seed is not None:
@@ -704,6 +716,23 @@ def run_pipeline(
     }
     if seed is not None:
         tags[SEED_TAG] = str(seed)
+    # One idle connection held for the whole run keeps SQLite from checkpointing its
+    # log each time the run's many short transactions close their connections.
+    with client.store.pipelines.session():
+        return _run(pipeline, graph, engine, client, use_cache, seed, tags)
+
+
+def _run(
+    pipeline: Pipeline,
+    graph: Graph,
+    engine: Executor,
+    client: Client,
+    use_cache: bool,
+    seed: int | None,
+    tags: dict[str, str],
+) -> PipelineRun:
+    from ninefold.tracking.fluent import _error_summary, start_run
+
     run = start_run(
         experiment=pipeline.experiment,
         name=pipeline.name,
@@ -728,8 +757,7 @@ def run_pipeline(
             use_cache,
             seed,
         )
-        with client.store.pipelines.keep_open():
-            scheduler.execute()
+        scheduler.execute()
     except BaseException as exc:
         status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
         if scheduler is not None:

@@ -10,18 +10,22 @@ edges from any digest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ninefold._ids import now_ms
 from ninefold.errors import RunNotFound
-from ninefold.store.database import Database
+from ninefold.store.database import _WRITE, WRITE_ATTEMPTS, Database, _is_retryable
 from ninefold.store.records import ArtifactEntry, RunStatus
 from ninefold.store.schema import (
     dataset_versions,
@@ -33,6 +37,8 @@ from ninefold.store.schema import (
     run_tags,
     runs,
 )
+
+T = TypeVar("T")
 
 PIPELINE_TAG = "ninefold.pipeline"
 """Run tag naming the pipeline of a pipeline run (its value is the pipeline's name)."""
@@ -140,6 +146,19 @@ class NewRun:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StepRecord:
+    """What :meth:`PipelineRepository.record` stores for one finished step execution."""
+
+    execution: StepExecution
+    edges: list[LineageEdge]
+    status: RunStatus
+    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    tags: Mapping[str, str] | None = None
+    end_ms: int | None = None
+    new_run: NewRun | None = None
+
+
 _STEP_COLUMNS = (
     pipeline_steps.c.run_id,
     pipeline_steps.c.pipeline_run_id,
@@ -201,6 +220,8 @@ class PipelineRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._session: tuple[int, Connection] | None = None
+        self._prepared: dict[str, Any] | None = None
 
     # -- writes ----------------------------------------------------------
 
@@ -221,104 +242,162 @@ class PipelineRepository:
         of this is stored or none of it. With ``new_run`` the run row is created
         in the same transaction (a cache hit needs no separate start).
         """
-        stamp = now_ms() if end_ms is None else end_ms
-        step_row = {
-            "run_id": execution.run_id,
-            "pipeline_run_id": execution.pipeline_run_id,
-            "pipeline": execution.pipeline,
-            "node": execution.node,
-            "step": execution.step,
-            "cache_key": execution.cache_key,
-            "cache": execution.cache,
-            "source_run_id": execution.source_run_id,
-            "reasons": json.dumps(execution.reasons),
-            "components": json.dumps(execution.components, sort_keys=True),
-            "seed": execution.seed,
-            "attempts": execution.attempts,
-            "created_ms": execution.created_ms,
-        }
-        edge_rows = [
-            {
-                "run_id": e.run_id,
-                "direction": e.direction,
-                "name": e.name,
-                "digest": e.digest,
-                "size": e.size,
-                "materializer": e.materializer,
-                "type_name": e.type_name[:256],
-                "created_ms": stamp,
-            }
-            for e in edges
-        ]
-        file_rows = [
-            {
-                "run_id": execution.run_id,
-                "path": a.path,
-                "digest": a.digest,
-                "size": a.size,
-                "created_ms": stamp,
-            }
-            for a in artifacts
-        ]
-        tag_rows = [
-            {"run_id": execution.run_id, "key": k, "value": v} for k, v in (tags or {}).items()
-        ]
+        self.record(
+            [StepRecord(execution, list(edges), status, list(artifacts), tags, end_ms, new_run)]
+        )
+
+    def record(
+        self, records: Sequence[StepRecord], start: tuple[str, NewRun] | None = None
+    ) -> None:
+        """Record finished step executions, then start the run of the next step, in one transaction.
+
+        Running steps one after the other, the end of one step and the start of
+        the next share a commit.
+        """
+        if not records and start is None:
+            return
+        new_runs = [(r.execution.run_id, r.new_run) for r in records if r.new_run is not None]
+        if start is not None:
+            new_runs.append(start)
+        run_rows, param_rows, new_tag_rows = _run_rows(new_runs)
+        ends: list[dict[str, Any]] = []
+        step_rows: list[dict[str, Any]] = []
+        edge_rows: list[dict[str, Any]] = []
+        file_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        for record in records:
+            step_row, edges, files, tags, stamp = _rows(record)
+            ends.append({"rid": record.execution.run_id, "st": record.status.value, "end": stamp})
+            step_rows.append(step_row)
+            edge_rows.extend(edges)
+            file_rows.extend(files)
+            tag_rows.extend(tags)
+        statements = self._statements()
 
         def work(conn: Connection) -> None:
-            if new_run is not None:
-                _insert_run(conn, execution.run_id, new_run)
-            updated = conn.execute(
-                update(runs)
-                .where(runs.c.run_id == execution.run_id)
-                .values(status=status.value, end_ms=stamp)
-            ).rowcount
-            if updated == 0:
-                raise RunNotFound(f"No step run with id {execution.run_id!r}.")
-            conn.execute(pipeline_steps.insert().values(step_row))
+            # Executemany with prebuilt statements: one round of compilation per kind of row.
+            if run_rows:
+                conn.execute(statements["runs"], run_rows)
+            if param_rows:
+                conn.execute(statements["params"], param_rows)
+            if new_tag_rows:
+                conn.execute(statements["tags"], new_tag_rows)
+            if ends:
+                updated = conn.execute(statements["end"], ends).rowcount
+                if conn.dialect.supports_sane_multi_rowcount and updated != len(ends):
+                    raise RunNotFound(
+                        f"Some of the step runs {[e['rid'] for e in ends]} do not exist."
+                    )
+            if step_rows:
+                conn.execute(statements["steps"], step_rows)
             if edge_rows:
-                conn.execute(lineage_edges.insert(), edge_rows)
+                conn.execute(statements["edges"], edge_rows)
             if file_rows:
-                stmt = self._insert(run_artifacts)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
-                        set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size},
-                    ),
-                    file_rows,
-                )
+                conn.execute(statements["files"], file_rows)
             if tag_rows:
-                stmt = self._insert(run_tags)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[run_tags.c.run_id, run_tags.c.key],
-                        set_={"value": stmt.excluded.value},
-                    ),
-                    tag_rows,
-                )
+                conn.execute(statements["tags_upsert"], tag_rows)
 
         try:
-            self._db.write(work)
+            self._write(work)
         except SAIntegrityError as exc:
+            ids = [r.execution.run_id for r in records]
             raise RunNotFound(
-                f"Cannot record step run {execution.run_id!r}: it is already recorded or its "
-                f"run does not exist ({exc.orig})."
+                f"Cannot record step runs {ids}: already recorded, or a run does not exist "
+                f"({exc.orig})."
             ) from exc
 
-    @contextmanager
-    def keep_open(self) -> Iterator[None]:
-        """Hold one idle connection while many short transactions run (a pipeline run).
+    def _statements(self) -> dict[str, Any]:
+        if self._prepared is None:
+            files = self._insert(run_artifacts)
+            tags = self._insert(run_tags)
+            self._prepared = {
+                "runs": runs.insert(),
+                "params": params.insert(),
+                "tags": run_tags.insert(),
+                "end": update(runs)
+                .where(runs.c.run_id == bindparam("rid"))
+                .values(status=bindparam("st"), end_ms=bindparam("end")),
+                "steps": pipeline_steps.insert(),
+                "edges": lineage_edges.insert(),
+                "files": files.on_conflict_do_update(
+                    index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
+                    set_={"digest": files.excluded.digest, "size": files.excluded.size},
+                ),
+                "tags_upsert": tags.on_conflict_do_update(
+                    index_elements=[run_tags.c.run_id, run_tags.c.key],
+                    set_={"value": tags.excluded.value},
+                ),
+            }
+        return self._prepared
 
-        SQLite checkpoints and truncates its write-ahead log whenever the last
-        connection to a database closes; with one held open, each step's
-        transactions skip that work.
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Use one connection for this repository's reads and writes (from this thread).
+
+        A pipeline run makes a few short transactions per step; opening a
+        connection for each (and, on SQLite, checkpointing the write-ahead log
+        when the last one closes) would cost more than the transactions.
         """
-        if self._db.dialect != "sqlite":
+        if self._session is not None:
             yield
             return
-        with self._db.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1").fetchall()
-            conn.rollback()
+        conn = self._db.engine.connect()
+        self._session = (threading.get_ident(), conn)
+        try:
             yield
+        finally:
+            self._session = None
+            conn.close()
+
+    def _held(self) -> Connection | None:
+        held = self._session
+        if held is not None and held[0] == threading.get_ident():
+            return held[1]
+        return None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        conn = self._held()
+        if conn is None:
+            with self._db.read() as fresh:
+                yield fresh
+            return
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        conn = self._held()
+        if conn is None:
+            return self._db.write(work)
+        if conn.in_transaction():
+            conn.rollback()
+        delay = 0.01
+        for attempt in range(WRITE_ATTEMPTS):
+            conn.execution_options(**{_WRITE: True})
+            try:
+                with conn.begin():
+                    return work(conn)
+            except DBAPIError as exc:
+                if _is_retryable(exc) and attempt < WRITE_ATTEMPTS - 1:
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                raise
+            finally:
+                conn.execution_options(**{_WRITE: False})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def start_step(self, run_id: str, new_run: NewRun) -> None:
+        """Create a step's run (status ``running``) with its params and tags."""
+        try:
+            self._write(lambda conn: _insert_run(conn, run_id, new_run))
+        except SAIntegrityError as exc:
+            raise RunNotFound(
+                f"Cannot start step run {run_id!r} under {new_run.parent_run_id!r}: {exc.orig}"
+            ) from exc
 
     # -- cache -----------------------------------------------------------
 
@@ -334,7 +413,7 @@ class PipelineRepository:
             .order_by(pipeline_steps.c.created_ms.desc())
             .limit(1)
         )
-        with self._db.read() as conn:
+        with self._read() as conn:
             row = conn.execute(query).first()
             if row is None:
                 return None
@@ -360,7 +439,7 @@ class PipelineRepository:
             .order_by(pipeline_steps.c.created_ms.desc())
             .limit(1)
         )
-        with self._db.read() as conn:
+        with self._read() as conn:
             row = conn.execute(query).first()
         return None if row is None else _execution(row)
 
@@ -377,7 +456,7 @@ class PipelineRepository:
         if exclude_pipeline_run is not None:
             conditions.append(pipeline_steps.c.pipeline_run_id != exclude_pipeline_run)
         order = pipeline_steps.c.created_ms.desc()
-        with self._db.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 _steps_query()
                 .where(pipeline_steps.c.pipeline == pipeline, pipeline_steps.c.node == node)
@@ -399,7 +478,7 @@ class PipelineRepository:
 
     def get(self, run_id: str) -> StepExecution | None:
         """The execution recorded for a step run (with its edges), or None."""
-        with self._db.read() as conn:
+        with self._read() as conn:
             row = conn.execute(_steps_query().where(pipeline_steps.c.run_id == run_id)).first()
             if row is None:
                 return None
@@ -416,7 +495,7 @@ class PipelineRepository:
 
     def steps_of(self, pipeline_run_id: str) -> list[StepExecution]:
         """Every recorded step execution of a pipeline run, in order, with edges."""
-        with self._db.read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 _steps_query()
                 .where(pipeline_steps.c.pipeline_run_id == pipeline_run_id)
@@ -440,7 +519,7 @@ class PipelineRepository:
         query = select(*_EDGE_COLUMNS).where(lineage_edges.c.run_id.in_(list(run_ids)))
         if direction is not None:
             query = query.where(lineage_edges.c.direction == direction)
-        with self._db.read() as conn:
+        with self._read() as conn:
             return [_edge(r) for r in conn.execute(query.order_by(lineage_edges.c.name))]
 
     def edges_for(
@@ -460,7 +539,7 @@ class PipelineRepository:
             query = query.outerjoin(
                 pipeline_steps, pipeline_steps.c.run_id == lineage_edges.c.run_id
             ).where(or_(pipeline_steps.c.cache.is_(None), pipeline_steps.c.cache != "hit"))
-        with self._db.read() as conn:
+        with self._read() as conn:
             return [_edge(r) for r in conn.execute(query)]
 
     def pipeline_runs(
@@ -477,7 +556,7 @@ class PipelineRepository:
             query = query.where(run_tags.c.value == pipeline)
         if limit is not None:
             query = query.limit(limit)
-        with self._db.read() as conn:
+        with self._read() as conn:
             return [(r[0], r[1]) for r in conn.execute(query)]
 
     def models_with_digests(self, digests: Sequence[str]) -> list[tuple[str, int, str | None, str]]:
@@ -490,7 +569,7 @@ class PipelineRepository:
             model_versions.c.run_id,
             model_versions.c.digest,
         ).where(model_versions.c.digest.in_(list(digests)))
-        with self._db.read() as conn:
+        with self._read() as conn:
             return [(r[0], int(r[1]), r[2], r[3]) for r in conn.execute(query)]
 
     def dataset_version(self, name: str, version: int | None) -> tuple[int, str | None] | None:
@@ -502,13 +581,13 @@ class PipelineRepository:
             query = query.order_by(dataset_versions.c.version.desc()).limit(1)
         else:
             query = query.where(dataset_versions.c.version == version)
-        with self._db.read() as conn:
+        with self._read() as conn:
             row = conn.execute(query).first()
         return None if row is None else (int(row[0]), row[1])
 
     def running_steps(self, pipeline_run_id: str) -> list[str]:
         """Child runs of a pipeline run still marked running."""
-        with self._db.read() as conn:
+        with self._read() as conn:
             return list(
                 conn.execute(
                     select(runs.c.run_id).where(
@@ -517,6 +596,83 @@ class PipelineRepository:
                     )
                 ).scalars()
             )
+
+
+def _rows(
+    record: StepRecord,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], int]:
+    execution = record.execution
+    stamp = now_ms() if record.end_ms is None else record.end_ms
+    step_row = {
+        "run_id": execution.run_id,
+        "pipeline_run_id": execution.pipeline_run_id,
+        "pipeline": execution.pipeline,
+        "node": execution.node,
+        "step": execution.step,
+        "cache_key": execution.cache_key,
+        "cache": execution.cache,
+        "source_run_id": execution.source_run_id,
+        "reasons": json.dumps(execution.reasons),
+        "components": json.dumps(execution.components, sort_keys=True),
+        "seed": execution.seed,
+        "attempts": execution.attempts,
+        "created_ms": execution.created_ms,
+    }
+    edge_rows = [
+        {
+            "run_id": e.run_id,
+            "direction": e.direction,
+            "name": e.name,
+            "digest": e.digest,
+            "size": e.size,
+            "materializer": e.materializer,
+            "type_name": e.type_name[:256],
+            "created_ms": stamp,
+        }
+        for e in record.edges
+    ]
+    file_rows = [
+        {
+            "run_id": execution.run_id,
+            "path": a.path,
+            "digest": a.digest,
+            "size": a.size,
+            "created_ms": stamp,
+        }
+        for a in record.artifacts
+    ]
+    tag_rows = [
+        {"run_id": execution.run_id, "key": k, "value": v} for k, v in (record.tags or {}).items()
+    ]
+    return step_row, edge_rows, file_rows, tag_rows, stamp
+
+
+def _run_rows(
+    new_runs: Sequence[tuple[str, NewRun]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    run_rows: list[dict[str, Any]] = []
+    param_rows: list[dict[str, Any]] = []
+    tag_rows: list[dict[str, Any]] = []
+    for run_id, new in new_runs:
+        run_rows.append(
+            {
+                "run_id": run_id,
+                "experiment_id": new.experiment_id,
+                "name": new.name,
+                "parent_run_id": new.parent_run_id,
+                "status": RunStatus.RUNNING.value,
+                "start_ms": new.start_ms,
+                "end_ms": None,
+                "heartbeat_ms": new.start_ms,
+                "host": new.host,
+                "pid": new.pid,
+                "pid_started": new.pid_started,
+                "user": new.user,
+            }
+        )
+        param_rows.extend({"run_id": run_id, "key": k, "value": v} for k, v in new.params.items())
+        tag_rows.extend({"run_id": run_id, "key": k, "value": v} for k, v in new.tags.items())
+    return run_rows, param_rows, tag_rows
 
 
 def _insert_run(conn: Connection, run_id: str, new: NewRun) -> None:
