@@ -253,7 +253,7 @@ def run_task(task: Task, client: Client, blobs: dict[str, bytes] | None = None) 
         names = step.outputs
         if len(names) == 1:
             values = {names[0]: value}
-        elif isinstance(value, tuple) and len(value) == len(names):
+        elif isinstance(value, tuple | list) and len(value) == len(names):
             values = dict(zip(names, value, strict=True))
         else:
             got = f"a tuple of {len(value)}" if isinstance(value, tuple) else type_name(value)
