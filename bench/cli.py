@@ -37,6 +37,11 @@ BENCHMARKS: dict[str, str] = {
     "data_validate": "data.throughput:bench_validate",
     "data_compare": "data.throughput:bench_compare",
     "data_calibration": "data.calibration:bench",
+    # pipelines (bench/pipelines; also `python -m bench.pipelines`)
+    "pipelines_overhead": "pipelines.run:bench_overhead",
+    "pipelines_chain10": "pipelines.run:bench_chain10",
+    "pipelines_lr3": "pipelines.run:bench_lr3",
+    "pipelines_map": "pipelines.run:bench_map",
     # resource sampler of expense monitoring (bench/costs; also `python -m bench.costs`)
     "cost_overhead": "costs.overhead:bench",
     "cost_slowdown": "costs.slowdown:bench",
