@@ -287,3 +287,31 @@ def test_schema_rules_override_thresholds_per_column(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidArgument, match="does not apply to categorical"):
         compare(ref, cur, bad)
+
+
+def test_long_tail_categories_beyond_the_listed_ones_do_not_fake_drift() -> None:
+    # More levels than a profile lists (1,000): the rest is folded into 'other', and the
+    # listed ones were picked for being frequent in the reference sample.
+    rng = np.random.default_rng(35)
+    flat = np.array([f"v{i}" for i in range(2_000)])
+    same = compare(
+        pl.DataFrame({"c": flat[rng.integers(0, 2_000, 6_000)]}),
+        pl.DataFrame({"c": flat[rng.integers(0, 2_000, 6_000)]}),
+    )
+    assert same["c"].status == "too_small", same["c"].message
+    assert "max_categories" in same["c"].message
+    zipf = 1.0 / np.arange(1, 3_001) ** 1.1
+    zipf /= zipf.sum()
+    names = np.array([f"z{i}" for i in range(3_000)])
+
+    def draw(n: int, shares: np.ndarray) -> pl.DataFrame:
+        return pl.DataFrame({"c": names[rng.choice(3_000, size=n, p=shares)]})
+
+    for _ in range(3):
+        quiet = compare(draw(20_000, zipf), draw(20_000, zipf))
+        assert quiet["c"].status == "ok", quiet["c"].message
+        assert quiet["c"].effects["unseen_share"] is None  # unknowable beyond the listed
+    moved = zipf * (1 - (zipf[0] + 0.1)) / (1 - zipf[0])
+    moved[0] = zipf[0] + 0.1
+    shifted = compare(draw(20_000, zipf), draw(20_000, moved / moved.sum()))
+    assert shifted["c"].status == "drift"

@@ -815,19 +815,28 @@ def _categorical(
     assert rc is not None
     assert cc is not None
     ref_map, cur_map = rc.as_dict(), cc.as_dict()
-    levels = list(rc.values) + [v for v in cc.values if v not in ref_map]
+    n, m = rc.total, cc.total
+    levels = _category_cells(rc, cc)
     ref_counts = [ref_map.get(v, 0) for v in levels]
     cur_counts = [cur_map.get(v, 0) for v in levels]
-    if rc.other or cc.other:
-        # Values beyond the listed categories on either side form one more cell.
-        ref_counts.append(rc.other)
-        cur_counts.append(cc.other)
-    n, m = rc.total, cc.total
+    ref_rest, cur_rest = n - sum(ref_counts), m - sum(cur_counts)
+    if ref_rest or cur_rest:
+        ref_counts.append(ref_rest)
+        cur_counts.append(cur_rest)
     base.reference_count, base.current_count = n, m
     if n == 0 or m == 0:
         return _no_data(base, n, m)
     result = stats.chi2_homogeneity(ref_counts, cur_counts)
     if result.dof == 0 or math.isnan(result.pvalue):
+        if not (rc.exact and cc.exact) and len(levels) == 0:
+            base.status = "too_small"
+            base.message = (
+                "No category is frequent enough to compare: the profiles list only their top "
+                f"{max(len(rc.values), len(cc.values)):,} categories, and shares of the rest "
+                "cannot be compared without bias. Profile the reference with a larger "
+                "max_categories."
+            )
+            return _Outcome(base)
         return _too_small(base, n, m)
     base.test, base.pvalue = "chi2", result.pvalue
     base.statistics = {
@@ -836,10 +845,9 @@ def _categorical(
         "chi2_p": result.pvalue,
     }
     unseen: float | None = None
-    if rc.exact:
-        # Every reference level is listed, so whatever the current data has beyond them
-        # (listed or folded into its 'other') is unseen.
-        unseen = (sum(cur_map.get(v, 0) for v in levels if v not in ref_map) + cc.other) / m
+    if rc.exact and (cc.exact or all(v in cur_map for v in rc.values)):
+        # Every reference level is known on both sides: the rest of the current is unseen.
+        unseen = (m - sum(cur_map.get(v, 0) for v in rc.values)) / m
     base.effects = {
         "tvd": stats.tvd(ref_counts, cur_counts),
         "linf": stats.linf(ref_counts, cur_counts),
@@ -852,6 +860,31 @@ def _categorical(
     shares = [c / n for c in ref_counts]
     base.null_effect = stats.null_tvd(shares, n, m)
     return _Outcome(base, _Pending(base, gate, "categorical", shares, n, m))
+
+
+def _category_cells(rc: Any, cc: Any) -> list[str]:
+    """The categories that get their own cell in the homogeneity table; the rest share one.
+
+    A category qualifies when its count is known on both sides: listed there, or that
+    side lists every category (an absent one then has count 0). When a side lists only
+    its top categories, the listed ones were *selected* for being frequent in that
+    sample, so near the cut-off their counts run high by chance and a comparison would
+    see drift that is not there. Then only categories whose pooled count lies well
+    above the cut-off (where that selection almost never matters) get a cell; choosing
+    by pooled counts treats both samples alike, so it adds no bias of its own.
+    """
+    ref_map, cur_map = rc.as_dict(), cc.as_dict()
+    candidates = [*rc.values, *(v for v in cc.values if v not in ref_map)]
+    known = [v for v in candidates if (v in ref_map or rc.exact) and (v in cur_map or cc.exact)]
+    n, m = rc.total, cc.total
+    cut = 0.0
+    for side, total in ((rc, n), (cc, m)):
+        if not side.exact and side.counts and total:
+            low = float(min(side.counts))
+            cut = max(cut, (low + 5.0 * math.sqrt(low) + 5.0) * (n + m) / total)
+    if cut == 0.0:
+        return known
+    return [v for v in known if ref_map.get(v, 0) + cur_map.get(v, 0) >= cut]
 
 
 def _reaches(value: float | None, threshold: float) -> bool:
