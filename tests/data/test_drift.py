@@ -315,3 +315,12 @@ def test_long_tail_categories_beyond_the_listed_ones_do_not_fake_drift() -> None
     moved[0] = zipf[0] + 0.1
     shifted = compare(draw(20_000, zipf), draw(20_000, moved / moved.sum()))
     assert shifted["c"].status == "drift"
+
+
+def test_reference_may_be_a_stored_dataset_version(project: Path) -> None:
+    from ninefold.data.datasets import log_dataset
+
+    version = log_dataset(frame(5_000, 36), "train")
+    report = compare(version.uri, frame(5_000, 37, shift=0.5))
+    assert report.reference_rows == 5_000
+    assert report.drifted_columns == ["x"]

@@ -359,13 +359,8 @@ def compare_command(
     """
     from ninefold.data.drift import DEFAULT_ALPHA, compare
 
-    ref: Any = reference
-    if reference.startswith("datasets:"):
-        from ninefold.data.datasets import load_dataset_profile
-
-        ref = load_dataset_profile(reference)
     report = compare(
-        ref,
+        reference,
         current,
         schema,
         correction=correction,  # type: ignore[arg-type]  # checked by compare()

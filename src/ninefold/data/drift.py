@@ -347,8 +347,8 @@ def compare(
 
     Args:
         reference: the reference data (pandas/polars/Arrow frame or a data file path), a
-            :class:`~ninefold.data.profile.DatasetProfile`, or the path of a profile
-            saved as JSON.
+            :class:`~ninefold.data.profile.DatasetProfile`, the path of a profile saved
+            as JSON, or a stored dataset version (``"datasets:/train@3"``).
         current: the data to check (same forms; a profile should have been computed with
             ``profile(data, reference=...)`` so that its bins line up).
         schema: an optional :class:`~ninefold.data.Schema` (or its YAML path); a
@@ -478,6 +478,10 @@ def _reference(reference: Any) -> tuple[DatasetProfile, Any]:
 
     if isinstance(reference, DatasetProfile):
         return reference, None
+    if isinstance(reference, str) and reference.startswith("datasets:"):
+        from ninefold.data.datasets import load_dataset_profile
+
+        return load_dataset_profile(reference), None
     if isinstance(reference, str | os.PathLike):
         stored = _looks_like_profile(Path(reference))
         if stored is not None:
