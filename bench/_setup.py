@@ -62,3 +62,20 @@ def latency_figures(latencies_s: list[float]) -> dict[str, float]:
         "p50_us": percentile(latencies_s, 50) * 1e6,
         "p95_us": percentile(latencies_s, 95) * 1e6,
     }
+
+
+def ninefold_points(client: Any, run_id: str, keys: list[str]) -> int:
+    """How many points of these metric keys a run has, counted in the store's SQLite file.
+
+    Only the benchmark's own keys count: a run also records system metrics
+    (``system/cpu_percent`` ...).
+    """
+    import sqlite3
+
+    path = str(client.store.url).split(":///", 1)[1]
+    marks = ", ".join("?" * len(keys))
+    with sqlite3.connect(path) as con:
+        row = con.execute(
+            f"SELECT count(*) FROM metrics WHERE run_id = ? AND key IN ({marks})", [run_id, *keys]
+        ).fetchone()
+    return int(row[0])

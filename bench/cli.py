@@ -56,15 +56,41 @@ def _function(name: str) -> Callable[[Context], dict[str, Any]]:
     return fn
 
 
+# group name -> its benchmarks; a prefix such as ``data`` also selects every ``data_*``
+GROUPS: dict[str, list[str]] = {
+    "tracking": [
+        "import",
+        "cli_help",
+        "log_metric",
+        "log_batch",
+        "params",
+        "artifacts",
+        "concurrency",
+        "search",
+    ],
+}
+
+
+def _expand(token: str) -> list[str]:
+    if token in BENCHMARKS:
+        return [token]
+    if token in GROUPS:
+        return GROUPS[token]
+    return [n for n in BENCHMARKS if n.startswith(f"{token}_")]
+
+
 def _names(text: str | None) -> list[str]:
     if not text:
         return list(BENCHMARKS)
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BENCHMARKS]
-    if unknown:
-        raise SystemExit(
-            f"bench: unknown benchmark {unknown[0]!r}; choose from: {', '.join(BENCHMARKS)}"
-        )
+    names: list[str] = []
+    for token in (t.strip() for t in text.split(",") if t.strip()):
+        found = _expand(token)
+        if not found:
+            raise SystemExit(
+                f"bench: unknown benchmark {token!r}; choose from: {', '.join(BENCHMARKS)} "
+                f"or a group: {', '.join(GROUPS)}, or a prefix such as 'data'"
+            )
+        names.extend(n for n in found if n not in names)
     return names
 
 
@@ -75,7 +101,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "One JSON line per benchmark on stdout; progress on stderr.",
     )
     parser.add_argument(
-        "--only", metavar="NAME[,NAME]", help=f"run only these ({', '.join(BENCHMARKS)})"
+        "--only",
+        metavar="NAME[,NAME]",
+        help=f"run only these ({', '.join(BENCHMARKS)}), a group ({', '.join(GROUPS)}) "
+        "or a prefix (data, pipelines, cost)",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
     parser.add_argument("--no-peer", action="store_true", help="skip MLflow (ninefold only)")

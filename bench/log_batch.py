@@ -25,7 +25,7 @@ from typing import Any
 
 from bench._harness import Context, mlflow_folder, ninefold_project, ratio, record, step
 from bench._harness import run_worker as _run
-from bench._setup import mlflow_store, ninefold_client
+from bench._setup import mlflow_store, ninefold_client, ninefold_points
 
 KEYS = [f"m{i}" for i in range(10)]
 CHUNK = 1000
@@ -59,7 +59,7 @@ def ninefold_worker(points: int, chunk: int) -> dict[str, Any]:
         "calls_per_s": points / len(KEYS) / (looped - start),
         "points_per_s_e2e": points / (ended - start),
         "end_run_s": ended - looped,
-        "landed": client.store.runs.count_points(run.run_id),
+        "landed": ninefold_points(client, run.run_id, KEYS),
     }
 
     run = nf.start_run(experiment="bench", capture_environment=False)
@@ -74,7 +74,7 @@ def ninefold_worker(points: int, chunk: int) -> dict[str, Any]:
         "calls_per_s": points / (looped - start),
         "points_per_s_e2e": points / (ended - start),
         "end_run_s": ended - looped,
-        "landed": client.store.runs.count_points(run.run_id),
+        "landed": ninefold_points(client, run.run_id, KEYS),
     }
 
     run = nf.start_run(experiment="bench", capture_environment=False)
@@ -88,7 +88,7 @@ def ninefold_worker(points: int, chunk: int) -> dict[str, Any]:
     out["store_chunks"] = {
         "points_per_s": points / elapsed,
         "chunk": chunk,
-        "landed": client.store.runs.count_points(run.run_id),
+        "landed": ninefold_points(client, run.run_id, KEYS),
     }
     out["attempted"] = points
     return out

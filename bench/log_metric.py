@@ -14,7 +14,7 @@ from typing import Any
 
 from bench._harness import Context, median, mlflow_folder, ninefold_project, ratio, record, step
 from bench._harness import run_worker as _run
-from bench._setup import latency_figures, mlflow_store, ninefold_client
+from bench._setup import latency_figures, mlflow_store, ninefold_client, ninefold_points
 
 TARGET = 100.0
 
@@ -43,7 +43,7 @@ def ninefold_worker(n: int, repeats: int) -> dict[str, Any]:
                 **latency_figures(latencies),
                 "end_run_ms": (ended - looped) * 1e3,
                 "points_per_s_e2e": n / (ended - start),
-                "landed": client.store.runs.count_points(run.run_id),
+                "landed": ninefold_points(client, run.run_id, ["loss"]),
             }
         )
     figures = {k: median([t[k] for t in trials]) for k in trials[0] if k != "landed"}

@@ -1,6 +1,6 @@
 """[search] A filtered, ordered run search over a large store, both tools.
 
-Data: 500 run specs (200 with ``--quick``) (5 params + 5 metrics each, seeded random)
+Data: 500 run specs (100 with ``--quick``) (5 params + 5 metrics each, seeded random)
 repeated until the store holds ``n_runs`` runs, in both tools, so that both
 searches return exactly the same number of runs.
 
@@ -12,7 +12,7 @@ searches return exactly the same number of runs.
   minutes on this machine). The runs are created as by a
   loader on another host (``host="bench-loader"``), so that opening the store
   later does not check 100,000 process ids to reap crashed runs.
-* MLflow: the first 500 (200) runs go through its fluent API (creation
+* MLflow: the first 500 (100) runs go through its fluent API (creation
   rate reported); the store then grows to ``n_runs`` by copying those runs'
   rows in SQL (every table with a ``run_uuid`` column) under fresh run ids,
   because creating 100,000 runs through MLflow's API takes hours here (~6-10
@@ -298,8 +298,8 @@ def mlflow_search(kind: str, n_runs: int, expected: int) -> dict[str, Any]:
 
 def bench(ctx: Context) -> dict[str, Any]:
     n_runs = 10_000 if ctx.quick else 100_000
-    n_api = 200 if ctx.quick else 500
-    limit = 120.0 if ctx.quick else 420.0
+    n_api = 100 if ctx.quick else 500
+    limit = 60.0 if ctx.quick else 150.0
     expected = expected_matches(n_runs, n_api)
     folder = ctx.folder("search")
     project = ninefold_project(folder)

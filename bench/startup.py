@@ -7,7 +7,7 @@ cumulative time of the top-level package's line (one run each).
 
 ``cli_help``: wall time of ``ninefold --help`` through the installed console
 script (median of 5, after one unmeasured warm-up run); ``mlflow --help`` for
-reference.
+reference (not with ``--quick``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from bench._harness import Context, median, ratio, record, step, worker_env
 
 RUNS = 5
+QUICK_RUNS = 3
 IMPORT_TARGET = 10.0
 HELP_TARGET_S = 0.5
 
@@ -57,11 +58,12 @@ def importtime_ms(module: str, cwd: Path) -> float:
 
 
 def bench_import(ctx: Context) -> dict[str, Any]:
+    runs = QUICK_RUNS if ctx.quick else RUNS
     folder = ctx.folder("import")
     modules = ["ninefold", "mlflow"] if ctx.peer else ["ninefold"]
     walls: dict[str, list[float]] = {m: [] for m in ["<bare>", *modules]}
-    with step(f"import: {', '.join(modules)} and a bare interpreter, {RUNS} runs each"):
-        for _ in range(RUNS):
+    with step(f"import: {', '.join(modules)} and a bare interpreter, {runs} runs each"):
+        for _ in range(runs):
             walls["<bare>"].append(_wall([sys.executable, "-c", "pass"], folder))
             for m in modules:
                 walls[m].append(_wall([sys.executable, "-c", f"import {m}"], folder))
@@ -73,7 +75,7 @@ def bench_import(ctx: Context) -> dict[str, Any]:
                 "wall_max_s": max(walls[m]),
                 "import_s": median(walls[m]) - bare,
                 "importtime_ms": importtime_ms(m, folder),
-                "runs": RUNS,
+                "runs": runs,
             }
             for m in modules
         }
@@ -88,28 +90,33 @@ def bench_import(ctx: Context) -> dict[str, Any]:
         f">= {IMPORT_TARGET:.0f}x faster import than MLflow (ratio of medians, bare "
         "interpreter start subtracted)",
         r >= IMPORT_TARGET if r is not None else None,
-        RUNS,
+        runs,
         "seconds (wall, fresh interpreter); importtime in ms",
         importtime_ratio=ratio(ml["importtime_ms"], nf["importtime_ms"]) if ml else None,
         wall_ratio=ratio(ml["wall_s"], nf["wall_s"]) if ml else None,
     )
 
 
-def _help(script: str, folder: Path) -> dict[str, Any]:
+def _help(script: str, folder: Path, runs: int) -> dict[str, Any]:
     cmd = [str(Path(sys.executable).parent / script), "--help"]
     _wall(cmd, folder)  # warm-up: first run after install compiles bytecode
-    walls = [_wall(cmd, folder) for _ in range(RUNS)]
-    return {"wall_s": median(walls), "wall_min_s": min(walls), "wall_max_s": max(walls)}
+    walls = [_wall(cmd, folder) for _ in range(runs)]
+    return {
+        "wall_s": median(walls),
+        "wall_min_s": min(walls),
+        "wall_max_s": max(walls),
+        "runs": runs,
+    }
 
 
 def bench_cli_help(ctx: Context) -> dict[str, Any]:
     folder = ctx.folder("cli_help")
     with step(f"cli_help: ninefold --help, {RUNS} runs"):
-        nf = _help("ninefold", folder)
+        nf = _help("ninefold", folder, RUNS)
     ml = None
-    if ctx.peer:
+    if ctx.peer and not ctx.quick:  # for reference only: skipped with --quick
         with step(f"cli_help: mlflow --help, {RUNS} runs"):
-            ml = _help("mlflow", folder)
+            ml = _help("mlflow", folder, RUNS)
     return record(
         "cli_help",
         nf,
