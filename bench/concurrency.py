@@ -121,6 +121,8 @@ def _summarise(
         "first_errors": errors[:3],
         "elapsed_s": elapsed,
         "points_per_s": landed / elapsed if done else 0.0,
+        "writer_s_min": min((r["t1"] - r["t0"] for r in done), default=float("nan")),
+        "writer_s_max": max((r["t1"] - r["t0"] for r in done), default=float("nan")),
     }
 
 
