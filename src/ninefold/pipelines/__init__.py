@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         unregister_materializer,
     )
     from ninefold.pipelines.runner import PipelineRun, PlannedStep
+    from ninefold.pipelines.sweeps import SweepResult
 
 _LAZY = {
     "Executor": "ninefold.pipelines.executors",
@@ -57,6 +58,7 @@ _LAZY = {
     "register_materializer": "ninefold.pipelines.materializers",
     "unregister_materializer": "ninefold.pipelines.materializers",
     "PipelineRun": "ninefold.pipelines.runner",
+    "SweepResult": "ninefold.pipelines.sweeps",
     "PlannedStep": "ninefold.pipelines.runner",
 }
 
@@ -75,6 +77,7 @@ __all__ = [
     "Step",
     "StepFailed",
     "StepTimeout",
+    "SweepResult",
     "UnserializableOutput",
     "derive_seed",
     "downstream",

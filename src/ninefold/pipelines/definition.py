@@ -31,6 +31,7 @@ from ninefold.pipelines.errors import PipelineDefinitionError
 if TYPE_CHECKING:
     from ninefold.pipelines.executors import Executor
     from ninefold.pipelines.runner import PipelineRun, PlannedStep
+    from ninefold.pipelines.sweeps import SweepResult
     from ninefold.tracking.client import Client
 
 P = ParamSpec("P")
@@ -824,6 +825,44 @@ class Pipeline:
         return run_pipeline(
             self,
             params,
+            executor=executor,
+            cache=cache,
+            seed=self.seed if seed is ... else seed,
+            client=client,
+            max_workers=max_workers,
+        )
+
+    def sweep(
+        self,
+        grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+        *,
+        executor: str | Executor | None = None,
+        cache: bool | None = None,
+        seed: int | EllipsisType | None = ...,
+        client: Client | None = None,
+        max_workers: int | None = None,
+    ) -> SweepResult:
+        """Run the pipeline once per combination of params, under one parent run.
+
+        Args:
+            grid: ``{"C": [0.1, 1.0], "penalty": ["l1", "l2"]}`` (every combination)
+                or a list of param dicts.
+            executor: as for :meth:`run`, used by each run.
+            cache: as for :meth:`run`; steps shared by the combinations (loading,
+                splitting) run once and hit the cache afterwards.
+            seed: as for :meth:`run`.
+            client: the tracking client.
+            max_workers: as for :meth:`run`.
+
+        Returns:
+            The sweep's parent run id and every pipeline run; each run also carries
+            its steps' latest metrics as ``<step>/<metric>`` for comparing runs.
+        """
+        from ninefold.pipelines.sweeps import run_sweep
+
+        return run_sweep(
+            self,
+            grid,
             executor=executor,
             cache=cache,
             seed=self.seed if seed is ... else seed,
