@@ -324,3 +324,18 @@ def test_reference_may_be_a_stored_dataset_version(project: Path) -> None:
     report = compare(version.uri, frame(5_000, 37, shift=0.5))
     assert report.reference_rows == 5_000
     assert report.drifted_columns == ["x"]
+
+
+def test_constant_columns_and_an_empty_current_frame() -> None:
+    ref = frame(1_000, 38).with_columns(pl.lit(5.0).alias("const"), pl.lit("a").alias("one"))
+    cur = frame(1_000, 39).with_columns(pl.lit(5.0).alias("const"), pl.lit("a").alias("one"))
+    report = compare(ref, cur)
+    assert report["const"].status == "ok"
+    assert report["const"].pvalue == 1.0
+    assert report["one"].status == "ok"
+    assert not report.drift_detected
+    empty = compare(ref, cur.head(0))
+    assert {c.status for c in empty.columns} == {"no_data"}
+    assert empty.tested == 0
+    assert "No column could be tested (the current data has 0 rows)" in empty.summary()
+    assert not empty.drift_detected

@@ -285,7 +285,12 @@ class DriftReport:
 
     def summary(self) -> str:
         """One sentence for logs and the command line."""
-        if self.drift_detected:
+        if self.tested == 0 and self.columns:
+            head = (
+                f"No column could be tested (the current data has {self.current_rows:,} rows); "
+                "see each column's status."
+            )
+        elif self.drift_detected:
             names = ", ".join(self.drifted_columns)
             head = (
                 f"Drift detected in {len(self.drifted_columns)} of {self.tested} columns: {names}."
@@ -724,7 +729,7 @@ def _numeric(
         hist = hist.rebin(list(rn.histogram.breaks), _f(cn.min), _f(cn.max))
     cur_counts = list(hist.counts)
     chi = stats.chi2_homogeneity(ref_counts, cur_counts)
-    if chi.dof == 0 or math.isnan(chi.pvalue):
+    if (chi.dof == 0 and _cells(ref_counts, cur_counts) > 1) or math.isnan(chi.pvalue):
         return _too_small(base, n, m)
     if numeric_test == "ks":
         ref_values, cur_values = (_finite_values(df, ref.name, ref.kind) for df in frames)
@@ -830,17 +835,17 @@ def _categorical(
     base.reference_count, base.current_count = n, m
     if n == 0 or m == 0:
         return _no_data(base, n, m)
+    if not levels and not (rc.exact and cc.exact):
+        base.status = "too_small"
+        base.message = (
+            "No category is frequent enough to compare: the profiles list only their top "
+            f"{max(len(rc.values), len(cc.values)):,} categories, and shares of the rest "
+            "cannot be compared without bias. Profile the reference with a larger "
+            "max_categories."
+        )
+        return _Outcome(base)
     result = stats.chi2_homogeneity(ref_counts, cur_counts)
-    if result.dof == 0 or math.isnan(result.pvalue):
-        if not (rc.exact and cc.exact) and len(levels) == 0:
-            base.status = "too_small"
-            base.message = (
-                "No category is frequent enough to compare: the profiles list only their top "
-                f"{max(len(rc.values), len(cc.values)):,} categories, and shares of the rest "
-                "cannot be compared without bias. Profile the reference with a larger "
-                "max_categories."
-            )
-            return _Outcome(base)
+    if (result.dof == 0 and _cells(ref_counts, cur_counts) > 1) or math.isnan(result.pvalue):
         return _too_small(base, n, m)
     base.test, base.pvalue = "chi2", result.pvalue
     base.statistics = {
@@ -889,6 +894,11 @@ def _category_cells(rc: Any, cc: Any) -> list[str]:
     if cut == 0.0:
         return known
     return [v for v in known if ref_map.get(v, 0) + cur_map.get(v, 0) >= cut]
+
+
+def _cells(ref_counts: list[int], cur_counts: list[int]) -> int:
+    """Cells holding values on either side (one cell: a single value or bin on both)."""
+    return sum(1 for a, b in zip(ref_counts, cur_counts, strict=True) if a + b > 0)
 
 
 def _reaches(value: float | None, threshold: float) -> bool:
