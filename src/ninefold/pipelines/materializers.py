@@ -29,7 +29,6 @@ import io
 import json
 import pickle
 import re
-import zipfile
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -229,56 +228,6 @@ class PolarsMaterializer(Materializer):
         return frame
 
 
-_ID_FILE = re.compile(r"^(\d+)(\.[A-Za-z0-9]+)$")
-
-
-def stable_skops(data: bytes) -> bytes:
-    """skops bytes rewritten so that equal models give equal bytes.
-
-    skops names its members after ``id()`` of objects and stamps zip entries
-    with the current time; both change from one process to the next. Ids are
-    renumbered in the order they appear and every entry gets a fixed time.
-    """
-    src = zipfile.ZipFile(io.BytesIO(data))
-    schema = json.loads(src.read("schema.json"))
-    ids: dict[int, int] = {}
-
-    def new_id(old: int) -> int:
-        return ids.setdefault(old, len(ids) + 1)
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out: dict[str, Any] = {}
-            for key, value in node.items():
-                if key == "__id__" and isinstance(value, int):
-                    out[key] = new_id(value)
-                elif key == "file" and isinstance(value, str) and (m := _ID_FILE.match(value)):
-                    out[key] = f"{new_id(int(m[1]))}{m[2]}"
-                else:
-                    out[key] = walk(value)
-            return out
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    renamed = walk(schema)
-    names = {info.filename for info in src.infolist()}
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
-        stamp = (1980, 1, 1, 0, 0, 0)
-        entry = zipfile.ZipInfo("schema.json", date_time=stamp)
-        dst.writestr(entry, json.dumps(renamed, indent=2).encode())
-        moved: list[tuple[str, str]] = []
-        for name in names - {"schema.json"}:
-            m = _ID_FILE.match(name)
-            if m is None or int(m[1]) not in ids:
-                raise ValueError(f"unexpected member {name!r} in a skops file")
-            moved.append((f"{ids[int(m[1])]}{m[2]}", name))
-        for new, old in sorted(moved, key=lambda p: (len(p[0]), p[0])):
-            dst.writestr(zipfile.ZipInfo(new, date_time=stamp), src.read(old))
-    return out.getvalue()
-
-
 class SklearnMaterializer(Materializer):
     """scikit-learn estimators and pipelines with skops: loading runs no pickle code."""
 
@@ -292,14 +241,10 @@ class SklearnMaterializer(Materializer):
         return is_sklearn(value)
 
     def dump(self, value: Any) -> bytes:
-        """skops bytes, made byte-stable when their layout is the one expected."""
+        """skops bytes (byte-stable: equal models give equal bytes)."""
         from ninefold.registry import formats
 
-        data = formats.dump(value, "skops")
-        try:
-            return stable_skops(data)
-        except (ValueError, KeyError, zipfile.BadZipFile):
-            return data
+        return formats.dump(value, "skops")
 
     def load(self, data: bytes) -> Any:
         """The estimator; types outside scikit-learn, NumPy and SciPy are refused."""

@@ -8,8 +8,10 @@ write either commits whole or raises.
 
 from __future__ import annotations
 
+import os
 import random
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from ninefold.errors import ConfigError, StoreError
 
@@ -95,11 +96,13 @@ class Database:
             if database in ("", ":memory:"):
                 raise ConfigError("In-memory SQLite is not supported; give a file path.")
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-            # NullPool: connections are cheap for SQLite and a pool would keep
-            # file handles open across fork().
+            # Pooled: closing the last connection to a WAL database checkpoints
+            # it, which would make every small transaction pay for a checkpoint.
+            # Forked children drop the pool (see _after_fork).
             self.engine = create_engine(
                 self.url,
-                poolclass=NullPool,
+                pool_size=4,
+                max_overflow=16,
                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
             _setup_sqlite(self.engine)
@@ -114,6 +117,7 @@ class Database:
             raise ConfigError(
                 f"Unsupported database {self.dialect!r} in {url!r}; use SQLite or PostgreSQL."
             )
+        _open.add(self)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -156,3 +160,17 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+_open: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    # A forked child must never use its parent's connections: forget them
+    # without closing (closing would disturb the parent's sessions).
+    for db in list(_open):
+        db.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

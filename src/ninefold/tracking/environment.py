@@ -8,6 +8,7 @@ uncommitted diff and the package list as artifacts.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shlex
 import subprocess
@@ -104,11 +105,32 @@ def git_state(cwd: Path) -> tuple[str | None, str | None, str | None, str]:
 
 @cache
 def _distributions() -> dict[str, str]:
+    """Installed distributions as {name: version}.
+
+    Names and versions come from the ``name-version.dist-info`` folder names on
+    ``sys.path`` (parsing every METADATA file costs ~0.7 s with a few hundred
+    packages); only ``.egg-info`` folders, whose names may lack the version,
+    are read through importlib.metadata.
+    """
     found: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name:
-            found[name] = dist.version
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                dist, sep, version = name[: -len(".dist-info")].partition("-")
+                if sep and dist and version:
+                    found.setdefault(dist.replace("_", "-"), version)
+            elif name.endswith(".egg-info"):
+                try:
+                    meta = metadata.Distribution.at(os.path.join(entry or ".", name))
+                    dist_name = meta.metadata["Name"]
+                except (OSError, KeyError):
+                    continue
+                if dist_name:
+                    found.setdefault(dist_name, meta.version)
     return found
 
 
