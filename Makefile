@@ -22,6 +22,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 ## demo: run the end-to-end demo on the embedded store (no server)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart/demo.py
+	$(BIN)/python examples/pipelines/train.py
 
 ## test: run the whole test suite
 test: $(STAMP)

@@ -11,7 +11,9 @@ name the thing, the bad value and the fix.
     ├── InvalidArgument             a bad value passed to the API
     │   ├── InvalidName             a name that breaks the naming rules
     │   ├── FilterSyntaxError       a search filter that does not parse
-    │   └── ParamConflict           a param re-logged with another value
+    │   ├── ParamConflict           a param re-logged with another value
+    │   ├── PipelineDefinitionError a pipeline or step defined or called wrongly
+    │   └── UnserializableOutput    a step output no materializer can store
     ├── NotFound                    something asked for does not exist
     │   ├── RunNotFound
     │   ├── ExperimentNotFound
@@ -20,7 +22,9 @@ name the thing, the bad value and the fix.
     │   └── DatasetNotFound
     ├── AlreadyExists               a create that collides with an existing entity
     ├── StateError                  the operation does not fit the current state
-    │   └── NoActiveRun
+    │   ├── NoActiveRun
+    │   └── StepFailed              a pipeline step raised or its worker died
+    │       └── StepTimeout         a step ran past its timeout
     ├── IntegrityError              stored bytes no longer match their hash
     ├── UnsafeModelError            loading would run untrusted code
     ├── MissingDependency           an optional extra is not installed
@@ -138,3 +142,33 @@ class DataValidationError(DataError):
 
 class StoreError(NinefoldError):
     """The metadata store failed: connection, schema version or a database error."""
+
+
+class PipelineDefinitionError(InvalidArgument):
+    """A pipeline or step is defined or called in a way that cannot be run."""
+
+
+class UnserializableOutput(InvalidArgument):
+    """A step returned a value that no registered materializer can store."""
+
+
+class StepFailed(StateError):
+    """A step of a pipeline run failed; the pipeline run is marked failed.
+
+    Attributes:
+        pipeline_run_id: the failed pipeline run.
+        step_run_id: the failed step's run.
+        node: the step's node in the graph.
+    """
+
+    def __init__(
+        self, message: str, *, pipeline_run_id: str = "", step_run_id: str = "", node: str = ""
+    ) -> None:
+        self.pipeline_run_id = pipeline_run_id
+        self.step_run_id = step_run_id
+        self.node = node
+        super().__init__(message)
+
+
+class StepTimeout(StepFailed):
+    """A step ran longer than its ``timeout_s``."""

@@ -29,7 +29,7 @@ import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -152,25 +152,11 @@ def _call_with_timeout(fn: Callable[[], Any], timeout_s: float | None, node: str
     return box.get("value")
 
 
-@contextlib.contextmanager
-def activated(run: ActiveRun) -> Iterator[ActiveRun]:
+def activated(run: ActiveRun) -> contextlib.AbstractContextManager[ActiveRun]:
     """Make an existing run the active run while a step runs (``nf.log_metric`` goes to it)."""
-    from ninefold.tracking import fluent
-    from ninefold.tracking.writer import writer
+    from ninefold.tracking.fluent import activate
 
-    with fluent._stack_lock:
-        fluent._stack.append(run)
-    writer.watch(run.run_id, run.client)
-    try:
-        yield run
-    finally:
-        try:
-            writer.flush()
-        finally:
-            writer.unwatch(run.run_id)
-            with fluent._stack_lock:
-                if run in fluent._stack:
-                    fluent._stack.remove(run)
+    return activate(run)
 
 
 def _arguments(step: Step[..., Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import json
 import math
@@ -19,7 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -460,6 +461,28 @@ def start_run(
     return run
 
 
+@contextlib.contextmanager
+def activate(run: ActiveRun) -> Iterator[ActiveRun]:
+    """Make an existing run the active run for a block, without ending it afterwards.
+
+    Used by executors that create a run in one place and let user code log to
+    it elsewhere (``nf.log_metric`` inside a pipeline step goes to the step's run).
+    """
+    with _stack_lock:
+        _stack.append(run)
+    writer.watch(run.run_id, run.client)
+    try:
+        yield run
+    finally:
+        try:
+            writer.flush()
+        finally:
+            writer.unwatch(run.run_id)
+            with _stack_lock:
+                if run in _stack:
+                    _stack.remove(run)
+
+
 def active_run() -> ActiveRun | None:
     """The innermost active run, or None."""
     with _stack_lock:
@@ -684,6 +707,7 @@ if hasattr(os, "register_at_fork"):
 
 __all__ = [
     "ActiveRun",
+    "activate",
     "active_run",
     "compare_runs",
     "download_artifacts",
