@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
             rec = run_benchmark(name, ctx)
             rec["elapsed_s"] = round(time.perf_counter() - start, 1)
             emit(rec)
-            console.log(f"{name}: target {'met' if rec['met'] else 'missed'}")
+            verdict = {True: "met", False: "missed", None: "undecided"}[rec["met"]]
+            console.log(f"{name}: target {verdict}")
     finally:
         if args.dir is None:
             remove_tree(root)

@@ -6,6 +6,11 @@ sampler started just before it and stopped just after it; the order of each
 pair alternates. The figure is the median over pairs of ``on / off - 1`` of the
 wall time, at the default 1 s interval and at 0.1 s. The main thread's own CPU
 time is reported too: it moves with cache effects but not with waiting.
+
+When the pairs disagree by more than twice the target (the interquartile range
+of the pair ratios), ``met`` is ``null``: on a machine shared with other jobs
+the difference cannot be resolved, and the sampler's own CPU share
+(``cost_overhead``) is the better bound.
 """
 
 from __future__ import annotations
@@ -85,14 +90,26 @@ def bench(ctx: Context) -> dict[str, Any]:
                 project,
                 timeout=120 + 6 * seconds * pairs,
             )
-    value = results["1s"]["slowdown_pct"]
+    at_1s = results["1s"]
+    low, high = at_1s["slowdown_iqr_pct"]
+    # A median is only evidence when the pairs agree: if their spread is wider than
+    # the target itself (other jobs on a shared machine), the target cannot be decided.
+    resolved = high - low <= 2 * TARGET_PCT
+    met = (at_1s["slowdown_pct"] <= TARGET_PCT) if resolved else None
     return record(
         "cost_slowdown",
         results,
         None,
         None,
         f"<= {TARGET_PCT} % slower with the sampler on at 1 s (median of paired runs)",
-        value <= TARGET_PCT,
+        met,
         pairs,
         "% wall-time slowdown of a pure-Python workload, median of on/off pair ratios",
+        resolved=resolved,
+        note=None
+        if resolved
+        else (
+            f"pairs spread over {high - low:.1f} points (interquartile), wider than the "
+            f"{TARGET_PCT} % target: too noisy to decide here; rerun on a quiet machine"
+        ),
     )

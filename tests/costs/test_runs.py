@@ -154,3 +154,19 @@ def test_fast_sampling_settings_reach_the_sampler(fast_project: Path) -> None:
     settings = load_cost_settings(fast_project)
     assert settings.sample_interval_s == 0.05
     assert settings.bucket_s == 0.2
+
+
+def test_bad_cost_settings_do_not_break_runs_but_reports_raise(
+    client: Client, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ninefold.errors import ConfigError
+
+    with (project / "ninefold.toml").open("a") as fh:
+        fh.write("\n[costs]\nsample_interval_s = 0\n")
+    with nf.start_run(experiment="costs", capture_environment=False) as run:
+        nf.log_metric("loss", 1.0)
+    assert "will not be sampled" in capsys.readouterr().err
+    assert client.get_run(run.run_id).status == "finished"
+    assert client.store.costs.get_usage(run.run_id) is None
+    with pytest.raises(ConfigError, match=r"'sample_interval_s' must be a positive number"):
+        costs.cost_report(client=client)

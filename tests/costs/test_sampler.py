@@ -212,3 +212,24 @@ def test_cgroup_v1_quota_and_memory_limit(tmp_path: Path) -> None:
     proc = tmp_path / "cgroup"
     proc.write_text("4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n")
     assert read_cgroup_limits(root, proc) == (2.5, 4 * 2**30)
+
+
+def test_a_window_shorter_than_a_third_of_a_bucket_yields_no_bucket() -> None:
+    buckets: list[Bucket] = []
+    sampler = ResourceSampler(
+        interval_s=0.05, bucket_s=30.0, on_bucket=lambda b, u: buckets.append(b)
+    )
+    sampler.start()
+    burn(0.05)
+    usage = sampler.stop()
+    assert buckets == []
+    assert usage.cpu_s > 0
+    longer: list[Bucket] = []
+    sampler = ResourceSampler(
+        interval_s=0.02, bucket_s=0.3, on_bucket=lambda b, u: longer.append(b)
+    )
+    sampler.start()
+    time.sleep(0.15)
+    sampler.stop()
+    assert len(longer) == 1
+    assert longer[0].seconds >= 0.1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from ninefold.costs.accounting import RunCost, compute_cost, split_evenly
@@ -168,7 +169,7 @@ class CostReport:
     storage: StorageAccounting | None = None
 
     @property
-    def total(self) -> Any:
+    def total(self) -> Decimal:
         """The total as a Decimal in currency units."""
         return from_micros(self.total_micros)
 
@@ -365,7 +366,7 @@ class CostEstimate:
     currency: str
 
     @property
-    def median(self) -> Any:
+    def median(self) -> Decimal:
         """The estimate as a Decimal in currency units."""
         return from_micros(self.median_micros)
 

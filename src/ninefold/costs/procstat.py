@@ -39,10 +39,15 @@ class ProcStat:
         self._fd: int | None = None
         try:
             self.process = psutil.Process(pid)
-            if _LINUX:
-                self._fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-        except (psutil.Error, OSError) as exc:
+        except psutil.Error as exc:
             raise ProcessGone(pid) from exc
+        if _LINUX:
+            try:
+                self._fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+            except OSError as exc:
+                if not psutil.pid_exists(pid):
+                    raise ProcessGone(pid) from exc
+                # /proc is not readable here: psutil's way below still may be
 
     def read(self) -> tuple[float, float, int]:
         """``(user s, system s, rss bytes)``; CPU includes the process's reaped children."""

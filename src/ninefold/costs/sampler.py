@@ -10,7 +10,9 @@ A daemon thread samples every ``interval_s`` (1 s by default, the first sample
 at once) for the time series: CPU % and RSS of the process tree, and GPU
 utilisation and memory when NVML is available. Samples are folded into
 ``bucket_s`` aggregates (15 s by default) handed to ``on_bucket``; nothing is
-kept per sample. The list of child processes is refreshed every
+kept per sample. The last, partial aggregate is handed over too, unless the
+whole window sampled is shorter than a third of ``bucket_s`` (a run of a few
+seconds has exact totals but no time series). The list of child processes is refreshed every
 ``child_refresh_s`` (5 s), not at each sample; children that start and end
 between two refreshes are still counted in the totals through ``getrusage``.
 
@@ -282,7 +284,11 @@ class ResourceSampler:
             self._last_io = self._tree_io()
             self._last_net = self._net()
             summary = self._summary()
-            bucket = self._close_bucket() if self._b_samples > 0 else None
+            # The last, partial window is kept when it follows full ones or is long
+            # enough to mean something; a run shorter than a third of a window keeps
+            # its exact totals only.
+            keep = self._bucket_index > 0 or self._b_end - self._b_start >= self.bucket_s / 3
+            bucket = self._close_bucket() if self._b_samples > 0 and keep else None
         if bucket is not None and self.on_bucket is not None:
             self._deliver(bucket, summary)
         if self._gpu is not None:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+import psutil
+
 from ninefold import _process
 from ninefold._ids import now_ms
 from ninefold.costs.sampler import Bucket, ResourceSampler, UsageSummary
@@ -154,8 +156,14 @@ class RunResources:
         if not enabled_by_env():
             return None
         root = client.settings.project_root if client.settings is not None else None
-        resources = cls(client, run_id, emit, load_cost_settings(root))
-        resources.sampler.start()
+        try:
+            resources = cls(client, run_id, emit, load_cost_settings(root))
+            resources.sampler.start()
+        except (NinefoldError, OSError, psutil.Error) as exc:
+            # The run goes on unmeasured (reports mark it so); `ninefold cost report`
+            # raises the same configuration error where it can be fixed.
+            print(f"ninefold: run {run_id} will not be sampled: {exc}", file=sys.stderr)
+            return None
         return resources
 
     def _on_start(self, summary: UsageSummary) -> None:
