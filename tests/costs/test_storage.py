@@ -44,6 +44,9 @@ def test_storage_attributed_to_runs_sums_to_the_real_store_size(client: Client) 
     assert sum(acc.by_run.values()) == disk
     assert set(acc.by_run) == set(ids)
     assert acc.unreferenced_bytes == 0
+    assert sum(acc.by_experiment.values()) == disk
+    assert acc.by_experiment["e1"] == acc.by_run[ids[1]]
+    assert acc.by_experiment["e0"] == acc.by_run[ids[0]] + acc.by_run[ids[2]]
     # The 10,001-byte blob is shared by three runs: 3,334 + 3,334 + 3,333.
     own = {
         rid: sum(a.size for a in client.list_artifacts(rid) if a.path == "own.txt") for rid in ids

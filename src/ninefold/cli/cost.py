@@ -229,6 +229,10 @@ def storage(
         f"{fmt_size(acc.unreferenced_bytes or 0)} in {acc.unreferenced_blobs} blobs "
         "(ninefold gc removes them)."
     )
+    t = table("By experiment", "experiment", "bytes")
+    for name, size in sorted(acc.by_experiment.items(), key=lambda kv: -kv[1]):
+        t.add_row(name, fmt_size(size))
+    console.print(t)
     t = table("Largest runs (shared blobs split evenly)", "run_id", "bytes")
     for run_id, size in sorted(acc.by_run.items(), key=lambda kv: -kv[1])[:top]:
         t.add_row(run_id, fmt_size(size))

@@ -18,7 +18,6 @@ days times the time left in the month.
 from __future__ import annotations
 
 import json
-import urllib.request
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -191,6 +190,8 @@ def _severity(threshold: int) -> str:
 
 def post_json(url: str, payload: dict[str, Any], timeout_s: float = WEBHOOK_TIMEOUT_S) -> None:
     """POST ``payload`` as JSON; raises :class:`OSError` (or ``URLError``) on failure."""
+    import urllib.request
+
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json"}

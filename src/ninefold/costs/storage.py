@@ -41,6 +41,7 @@ class StorageAccounting:
         logical_bytes: bytes if every reference had its own copy.
         dedup_savings_bytes: ``logical_bytes - referenced_bytes``.
         by_run: bytes attributed to each run (shared blobs split evenly).
+        by_experiment: the same, added up per experiment.
         unowned_bytes: bytes referenced only by entities without a run
             (e.g. a model version registered from a file).
         unreferenced_bytes: bytes of blobs nothing references (``ninefold gc`` can remove them).
@@ -54,6 +55,7 @@ class StorageAccounting:
     logical_bytes: int
     dedup_savings_bytes: int
     by_run: dict[str, int]
+    by_experiment: dict[str, int]
     unowned_bytes: int
     unreferenced_bytes: int | None
     unreferenced_blobs: int | None
@@ -69,6 +71,7 @@ class StorageAccounting:
             "dedup_savings_bytes": self.dedup_savings_bytes,
             "runs": len(self.by_run),
             "run_bytes": sum(self.by_run.values()),
+            "by_experiment": dict(self.by_experiment),
             "unowned_bytes": self.unowned_bytes,
             "unreferenced_bytes": self.unreferenced_bytes,
             "unreferenced_blobs": self.unreferenced_blobs,
@@ -147,6 +150,11 @@ def storage_accounting(
             if digest not in referenced:
                 unreferenced_bytes += size
                 unreferenced_blobs += 1
+    by_experiment: dict[str, int] = defaultdict(int)
+    if by_run:
+        experiment_of = {f.run_id: f.experiment for f in store.costs.run_facts()}
+        for run_id, size in by_run.items():
+            by_experiment[experiment_of.get(run_id, "?")] += size
     return StorageAccounting(
         store_bytes=store_bytes,
         store_blobs=store_blobs,
@@ -154,6 +162,7 @@ def storage_accounting(
         logical_bytes=logical,
         dedup_savings_bytes=logical - referenced_bytes,
         by_run=by_run,
+        by_experiment=dict(by_experiment),
         unowned_bytes=unowned,
         unreferenced_bytes=unreferenced_bytes,
         unreferenced_blobs=unreferenced_blobs,
