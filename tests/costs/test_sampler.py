@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,34 @@ def test_a_window_shorter_than_a_third_of_a_bucket_yields_no_bucket() -> None:
     sampler.stop()
     assert len(longer) == 1
     assert longer[0].seconds >= 0.1
+
+
+def test_a_forked_child_can_sample_while_the_parent_samples() -> None:
+    # A pool worker forked while the parent's sampler thread holds its locks must
+    # not deadlock when it starts a sampler of its own.
+    from ninefold.costs import children
+
+    parent = ResourceSampler(interval_s=0.01, child_refresh_s=0.01)
+    parent.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        with children.table._lock:  # as if the sampler thread held it at the fork
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                code = 1
+                try:
+                    child = ResourceSampler(interval_s=0.01)
+                    child.start()
+                    burn(0.05)
+                    code = 0 if child.stop().cpu_s > 0 else 2
+                finally:
+                    os._exit(code)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.stop()
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung: a lock held at the fork was never released")
+    assert os.waitstatus_to_exitcode(done[1]) == 0

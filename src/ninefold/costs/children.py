@@ -81,3 +81,13 @@ class ProcessTable:
 
 table = ProcessTable()
 """The process-wide table shared by every sampler."""
+
+
+def _after_fork_in_child() -> None:
+    # The parent's sampler thread may have held the lock at the fork; the child
+    # (a pool worker starting its own runs) needs a fresh one.
+    table._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -62,6 +62,18 @@ def _visible(nvml: Any, count: int) -> list[Any]:
     return chosen
 
 
+def _after_fork_in_child() -> None:
+    # A lock held by the parent's sampler at the fork would never be released here,
+    # and NVML handles do not cross a fork: start over.
+    global _lock, _users
+    _lock = threading.Lock()
+    _users = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class GpuProbe:
     """Reads the visible GPUs; create with :func:`open_gpus`, end with :meth:`close`."""
 
