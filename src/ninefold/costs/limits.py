@@ -9,6 +9,7 @@ tightest one on the path from the process's cgroup up to the root wins.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,12 +151,25 @@ def machine_cores() -> float:
     return float(os.cpu_count() or 1)
 
 
+_cache: tuple[float, int, Limits] | None = None
+CACHE_S = 60.0
+"""Limits are read again after this many seconds (they rarely change; runs start often)."""
+
+
 def read_limits(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_SELF_CGROUP) -> Limits:
-    """Machine and cgroup limits of this process."""
+    """Machine and cgroup limits of this process (the default paths' answer is cached)."""
+    global _cache
+    default = root == CGROUP_ROOT and proc_cgroup == PROC_SELF_CGROUP
+    now = time.monotonic()
+    if default and _cache is not None and _cache[1] == os.getpid() and now - _cache[0] < CACHE_S:
+        return _cache[2]
     cgroup_cores, cgroup_memory = read_cgroup_limits(root, proc_cgroup)
-    return Limits(
+    limits = Limits(
         machine_cores=machine_cores(),
         machine_memory_bytes=int(psutil.virtual_memory().total),
         cgroup_cores=cgroup_cores,
         cgroup_memory_bytes=cgroup_memory,
     )
+    if default:
+        _cache = (now, os.getpid(), limits)
+    return limits

@@ -246,13 +246,16 @@ class CostRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._upserts: dict[str, Any] = {}
 
     def _upsert(self, conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[key],
-            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != key},
-        )
+        stmt = self._upserts.get(table.name)
+        if stmt is None:  # built once: it is the same statement for every row
+            insert = self._insert(table)
+            stmt = self._upserts[table.name] = insert.on_conflict_do_update(
+                index_elements=[key],
+                set_={c.name: insert.excluded[c.name] for c in table.c if c.name != key},
+            )
         conn.execute(stmt, rows)
 
     # -- usage -----------------------------------------------------------
