@@ -6,10 +6,7 @@ searches return exactly the same number of runs.
 
 * ninefold: every run goes through the store API (``client.store.runs.create``
   with its params, metrics in ``client.store.runs.log_metrics`` batches of
-  5,000 points); the creation rate is reported, for the first 1,000 runs as
-  the store does it alone, then with a second connection to the database held
-  open (see :func:`ninefold_create`: without it, 100,000 runs take 10-30
-  minutes on this machine). The runs are created as by a
+  5,000 points); the creation rate is reported. The runs are created as by a
   loader on another host (``host="bench-loader"``), so that opening the store
   later does not check 100,000 process ids to reap crashed runs.
 * MLflow: the first 500 (100) runs go through its fluent API (creation
@@ -90,16 +87,8 @@ def expected_matches(n_runs: int, n_templates: int) -> int:
 # -- ninefold -----------------------------------------------------------------
 
 
-def ninefold_create(
-    n_runs: int, n_templates: int, batch_runs: int, plain_runs: int
-) -> dict[str, Any]:
-    """Create ``n_runs`` runs through the store API; metrics in batches.
-
-    After the first ``plain_runs`` runs, a second connection to the database
-    stays open (it reads once, then idles, as a UI or any reader would). While
-    it is open, SQLite no longer checkpoints and deletes the WAL each time the
-    store closes its connection after a transaction; both rates are reported.
-    """
+def ninefold_create(n_runs: int, n_templates: int, batch_runs: int) -> dict[str, Any]:
+    """Create ``n_runs`` runs through the store API; metrics in batches."""
     from ninefold._ids import new_id, now_ms
 
     client, _ = ninefold_client()
@@ -109,15 +98,8 @@ def ninefold_create(
     clock = time.perf_counter
     create_s = metrics_s = 0.0
     pending: list[tuple[str, str, float, int, int]] = []
-    holder: sqlite3.Connection | None = None
-    plain_rate = None
     start = clock()
     for i in range(n_runs):
-        if i == plain_runs:
-            plain_rate = plain_runs / (clock() - start)
-            holder = sqlite3.connect(str(store.url).split("///", 1)[1])
-            holder.execute("SELECT count(*) FROM runs").fetchone()
-            held_start = clock()
         params, metrics = specs[i % n_templates]
         run_id = new_id()
         t = clock()
@@ -141,15 +123,9 @@ def ninefold_create(
             metrics_s += clock() - t
             pending = []
     elapsed = clock() - start
-    held_rate = (n_runs - plain_runs) / (clock() - held_start) if holder is not None else None
-    if holder is not None:
-        holder.close()
     return {
         "runs": store.runs.count(),
         "runs_per_s": n_runs / elapsed,
-        "runs_per_s_alone": plain_rate,
-        "runs_alone": plain_runs,
-        "runs_per_s_with_open_reader": held_rate,
         "create_ms_per_run": create_s / n_runs * 1e3,
         "metrics_s": metrics_s,
         "create_s": elapsed,
@@ -306,7 +282,7 @@ def bench(ctx: Context) -> dict[str, Any]:
     with step(f"search: ninefold, creating {n_runs:,} runs through the store API"):
         created = _run(
             "search:ninefold_create",
-            {"n_runs": n_runs, "n_templates": n_api, "batch_runs": 1000, "plain_runs": 1000},
+            {"n_runs": n_runs, "n_templates": n_api, "batch_runs": 1000},
             project,
         )
     with step("search: ninefold searches"):
