@@ -25,7 +25,7 @@ def test_runs_list_json_newest_first_with_params_and_metrics(cli: Invoke, histor
 def test_runs_list_table(cli: Invoke, history: History) -> None:
     out = cli("runs", "list").stdout
     assert "3 run(s)" in out
-    for text in ("lr-small", "baseline", "sweep", "finished", "metrics.acc", "0.93", "nan"):
+    for text in ("lr-small", "baseline", "sweep", "finished", "acc", "0.93", "nan"):
         assert text in out
     assert out.index(history.baseline) < out.index(history.rf) < out.index(history.lr)
     # In a narrow terminal the other columns give way; run ids stay whole.

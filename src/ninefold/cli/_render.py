@@ -11,8 +11,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console:
+    """A Rich console made at each use, so the terminal width (and ``COLUMNS``) is read now."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """Print like :meth:`rich.console.Console.print`."""
+        Console(stderr=self._stderr).print(*objects, **kwargs)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 JSON_HELP = "Print machine-readable JSON instead of tables."
 

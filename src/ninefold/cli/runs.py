@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,25 @@ from ninefold.cli._render import (
 app = typer.Typer(no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+
+MAX_METRIC_COLUMNS = 5
+
+
+def _metric_columns(records: list[dict[str, Any]], order_by: list[str]) -> list[str]:
+    """Metric columns worth a table column: those ordered by first, then user metrics.
+
+    System metrics (``system/*``, from the resource sampler) only show when ordered by.
+    """
+    present = {k for r in records for k in r if k.startswith("metrics.") and r[k] is not None}
+    ordered = [
+        key
+        for entry in order_by
+        if (key := "metrics." + entry.split()[0].split(".", 1)[-1]) in present
+        and entry.startswith(("metrics.", "metric."))
+    ]
+    rest = sorted(k for k in present - set(ordered) if not k.startswith("metrics.system/"))
+    return list(dict.fromkeys(ordered + rest))[:MAX_METRIC_COLUMNS]
 
 
 @app.command("list")
@@ -49,9 +68,7 @@ def list_runs(
     if as_json:
         emit_json(records)
         return
-    metric_keys = sorted(
-        {k for r in records for k in r if k.startswith("metrics.") and r[k] is not None}
-    )[:6]
+    metric_keys = _metric_columns(records, order_by or [])
     t = table(
         f"{len(records)} run(s)",
         "run_id",
@@ -59,7 +76,7 @@ def list_runs(
         "name",
         "status",
         "started",
-        *metric_keys,
+        *[k.removeprefix("metrics.") for k in metric_keys],
         ids=("run_id",),
     )
     for r in records:

@@ -441,7 +441,7 @@ class RunRepository:
             raise _not_found(run_id) from exc
 
     def inputs(self, run_id: str) -> list[RunInput]:
-        """What a run consumed, in the order it was recorded."""
+        """What a run consumed, by time recorded (milliseconds), then kind and ref."""
         with self._db.read() as conn:
             rows = conn.execute(
                 select(run_inputs.c.kind, run_inputs.c.ref, run_inputs.c.context)
