@@ -97,8 +97,34 @@ def rss_mb() -> float:
     return 0.0
 
 
+def reset_peak() -> bool:
+    """Reset this process's peak resident memory (Linux ``/proc/self/clear_refs``)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (``ru_maxrss``)."""
+    """Peak resident memory of this process since :func:`reset_peak`, in MiB.
+
+    ``VmHWM`` from /proc, which :func:`reset_peak` resets; where it is missing,
+    ``ru_maxrss``. (``ru_maxrss`` alone is not enough: Linux carries it over ``exec``
+    from the forked parent, so a worker started by a large parent reports the
+    parent's size.)
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return maxrss_mb()
+
+
+def maxrss_mb() -> float:
+    """``resource.getrusage(RUSAGE_SELF).ru_maxrss`` in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
