@@ -6,10 +6,10 @@ import json
 import math
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class _Console:
@@ -20,6 +20,8 @@ class _Console:
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
         """Print like :meth:`rich.console.Console.print`."""
+        from rich.console import Console
+
         Console(stderr=self._stderr).print(*objects, **kwargs)
 
 
@@ -110,6 +112,8 @@ def table(title: str | None, *columns: str, ids: tuple[str, ...] = ()) -> Table:
     The columns named in ``ids`` (run ids) are never wrapped or cut, so they can
     be copied whole from a narrow terminal; the other columns give way.
     """
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left", header_style="bold", show_lines=False)
     for c in columns:
         if c in ids:

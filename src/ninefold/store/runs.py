@@ -64,6 +64,17 @@ class RunRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._upsert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        # Upserts built once and run with executemany (no per-call compile).
+        tag = self._upsert(run_tags)
+        self._upsert_tag = tag.on_conflict_do_update(
+            index_elements=[run_tags.c.run_id, run_tags.c.key],
+            set_={"value": tag.excluded.value},
+        )
+        art = self._upsert(run_artifacts)
+        self._upsert_artifact = art.on_conflict_do_update(
+            index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
+            set_={"digest": art.excluded.digest, "size": art.excluded.size},
+        )
         mark = "%s" if db.dialect == "postgresql" else "?"
         values = ", ".join([mark] * 5)
         columns = 'run_id, "key", step, timestamp_ms, value'
@@ -170,12 +181,20 @@ class RunRepository:
         if not run_ids:
             return 0
 
+        ids = list(run_ids)
+
         def work(conn: Connection) -> int:
-            return conn.execute(
-                update(runs)
-                .where(runs.c.run_id.in_(list(run_ids)), runs.c.status == RunStatus.RUNNING.value)
-                .values(status=RunStatus.CRASHED.value, end_ms=runs.c.heartbeat_ms)
-            ).rowcount
+            marked = 0
+            for start in range(0, len(ids), 10_000):  # below SQLite's bound-variable limit
+                marked += conn.execute(
+                    update(runs)
+                    .where(
+                        runs.c.run_id.in_(ids[start : start + 10_000]),
+                        runs.c.status == RunStatus.RUNNING.value,
+                    )
+                    .values(status=RunStatus.CRASHED.value, end_ms=runs.c.heartbeat_ms)
+                ).rowcount
+            return marked
 
         return self._db.write(work)
 
@@ -300,14 +319,9 @@ class RunRepository:
             return
 
         def work(conn: Connection) -> None:
-            stmt = self._upsert(run_tags).values(
-                [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
-            )
             conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[run_tags.c.run_id, run_tags.c.key],
-                    set_={"value": stmt.excluded.value},
-                )
+                self._upsert_tag,
+                [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
             )
 
         try:
@@ -391,13 +405,8 @@ class RunRepository:
         ]
         if not rows:
             return
-        stmt = self._upsert(run_artifacts).values(rows)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
-            set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size},
-        )
         try:
-            self._db.write(lambda conn: conn.execute(upsert))
+            self._db.write(lambda conn: conn.execute(self._upsert_artifact, rows))
         except SAIntegrityError as exc:
             raise _not_found(run_id) from exc
 

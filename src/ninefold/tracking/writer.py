@@ -55,7 +55,7 @@ class MetricWriter:
                 entry = self._pending[id(client)] = (client, [])
             entry[1].append(point)
             self._count += 1
-            if self._count >= MAX_BUFFERED:
+            if self._count >= MAX_BUFFERED and not self._wake.is_set():
                 self._wake.set()
         if self._thread is None:
             self._start()
@@ -68,7 +68,7 @@ class MetricWriter:
                 entry = self._pending[id(client)] = (client, [])
             entry[1].extend(points)
             self._count += len(points)
-            if self._count >= MAX_BUFFERED:
+            if self._count >= MAX_BUFFERED and not self._wake.is_set():
                 self._wake.set()
         if self._thread is None:
             self._start()
