@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import socket
 from functools import cache
 
@@ -55,3 +56,14 @@ def is_alive(pid: int, started: float | None) -> bool:
         return True
     # Start times are rounded differently across calls; allow a small slack.
     return abs(now - started) < 1.0
+
+
+def block_process_signals() -> None:
+    """Keep SIGTERM and SIGINT away from this background thread.
+
+    The kernel hands a process-wide signal to any thread that does not block
+    it; Python runs the handler on the main thread only when that thread wakes.
+    Blocking them here makes sure the main thread is the one interrupted.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})

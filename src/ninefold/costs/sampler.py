@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from ninefold import _process
 from ninefold.costs import gpu as _gpu
 from ninefold.costs.children import table as _process_table
 from ninefold.costs.limits import Limits, read_limits
@@ -312,6 +313,7 @@ class ResourceSampler:
     # -- the thread ------------------------------------------------------
 
     def _loop(self) -> None:
+        _process.block_process_signals()
         started = self.on_start is None
         next_t = time.monotonic() + self.interval_s
         last_refresh = time.monotonic()

@@ -682,8 +682,13 @@ def _install_hooks() -> None:
     sys.excepthook = _excepthook
     atexit.register(_at_exit)
     # Only where nobody else handles SIGTERM (servers and frameworks install their own).
+    # Never in worker processes (multiprocessing pools stop their workers with
+    # SIGTERM and rely on its default action).
+    import multiprocessing
+
     if (
         threading.current_thread() is threading.main_thread()
+        and multiprocessing.parent_process() is None
         and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     ):
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -697,9 +702,12 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _after_fork_in_child() -> None:
-    # A forked child must not end or heartbeat its parent's runs.
+    # A forked child must not end or heartbeat its parent's runs, and gets the
+    # default SIGTERM back: a pool terminating its workers must not wait on them.
     with _stack_lock:
         _stack.clear()
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 if hasattr(os, "register_at_fork"):

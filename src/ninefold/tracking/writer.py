@@ -15,6 +15,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING
 
+from ninefold import _process
 from ninefold.errors import RunNotFound
 from ninefold.store.runs import PointRow
 
@@ -135,6 +136,7 @@ class MetricWriter:
             self._thread.start()
 
     def _loop(self) -> None:
+        _process.block_process_signals()
         last_beat = time.monotonic()
         while True:
             self._wake.wait(self.flush_interval_s)
