@@ -66,3 +66,12 @@ def test_inferred_schema_accepts_its_own_data(frame: pl.DataFrame) -> None:
     again = Schema.from_yaml(schema.to_yaml())
     assert again == schema
     assert validate(frame, again).ok
+
+
+def test_spread_too_small_for_floats_gets_no_outlier_rule() -> None:
+    # Found by Hypothesis: a robust scale of ~1e-274 next to values of ~1e33
+    # overflowed the outlier rule's z to infinity.
+    frame = pl.DataFrame({"a": [-1.0599e-274, -4.9041e33, 0.0, 1e-300, 5.0] * 11})
+    schema = infer_schema(frame)
+    assert schema["a"].outliers is None
+    assert validate(frame, schema).ok

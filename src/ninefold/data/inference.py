@@ -199,6 +199,8 @@ def _outliers(col: ColumnProfile) -> Outliers | None:
         return None
     reach = max(q99 - q50, q50 - q01) / scale
     farthest = max(abs(float(num.max or 0) - q50), abs(float(num.min or 0) - q50)) / scale
+    if not (math.isfinite(3 * reach) and math.isfinite(farthest)):
+        return None  # a spread too small for floats to express: no outlier rule
     z = float(max(6.0, math.ceil(3 * reach), math.ceil(farthest)))
     return Outliers(z=z, center=_tidy(q50, "down"), scale=_tidy(scale, "up"))
 
