@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from ninefold.store import MetadataStore
 from ninefold.tracking import fluent
@@ -15,6 +16,13 @@ from ninefold.tracking.client import Client, reset_clients
 from ninefold.tracking.writer import writer
 
 POSTGRES_URL = os.environ.get("NINEFOLD_TEST_POSTGRES_URL")
+
+# Property tests: no per-example deadline (CI machines are shared and slow) and a
+# fixed example sequence, so a run fails or passes the same way every time.
+# Explore fresh examples locally with: HYPOTHESIS_PROFILE=explore make test
+settings.register_profile("ninefold", deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("explore", deadline=None, derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ninefold"))
 
 
 def _end_active_runs() -> None:
