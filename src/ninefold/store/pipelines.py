@@ -427,22 +427,6 @@ class PipelineRepository:
             ]
         return _execution(row), outputs
 
-    def find_cached(self, cache_key: str) -> StepExecution | None:
-        """The newest finished execution (not a hit) with this cache key, or None."""
-        query = (
-            _steps_query()
-            .where(
-                pipeline_steps.c.cache_key == cache_key,
-                pipeline_steps.c.cache != "hit",
-                runs.c.status == RunStatus.FINISHED.value,
-            )
-            .order_by(pipeline_steps.c.created_ms.desc())
-            .limit(1)
-        )
-        with self._read() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else _execution(row)
-
     def previous(
         self, pipeline: str, node: str, step: str, exclude_pipeline_run: str | None = None
     ) -> StepExecution | None:
