@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Callable
 from typing import Any
 
 from ninefold.pipelines.fingerprint import CodePrint
@@ -74,6 +75,26 @@ def _code_label(key: str, kind: str) -> str:
     return f"constant {name}"
 
 
+def _changes(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    *,
+    added: Callable[[str, Any], str],
+    removed: Callable[[str, Any], str],
+    changed: Callable[[str, Any, Any], str],
+) -> list[str]:
+    """One sentence per key added, removed or changed between two dicts, by key."""
+    out: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            out.append(added(key, new[key]))
+        elif key not in new:
+            out.append(removed(key, old[key]))
+        elif old[key] != new[key]:
+            out.append(changed(key, old[key], new[key]))
+    return out
+
+
 def reasons(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
     """Why ``current`` differs from ``previous`` (the last successful execution), in words."""
     if previous is None:
@@ -91,36 +112,27 @@ def reasons(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[st
             out.append(f"{_code_label(key, old['kind'])} no longer used")
         elif old is not None and new is not None and old["hash"] != new["hash"]:
             out.append(f"{_code_label(key, new['kind'])} changed")
-    old_params: dict[str, Any] = previous.get("params", {})
-    new_params: dict[str, Any] = current.get("params", {})
-    for key in sorted(set(old_params) | set(new_params)):
-        if key not in old_params:
-            out.append(f"params.{key} added ({display(decode(new_params[key]))})")
-        elif key not in new_params:
-            out.append(f"params.{key} removed (was {display(decode(old_params[key]))})")
-        elif old_params[key] != new_params[key]:
-            out.append(
-                f"params.{key} {display(decode(old_params[key]))} -> "
-                f"{display(decode(new_params[key]))}"
-            )
-    old_inputs: dict[str, Any] = previous.get("inputs", {})
-    new_inputs: dict[str, Any] = current.get("inputs", {})
-    for key in sorted(set(old_inputs) | set(new_inputs)):
-        if key not in old_inputs:
-            out.append(f"input {key!r} added")
-        elif key not in new_inputs:
-            out.append(f"input {key!r} removed")
-        elif old_inputs[key] != new_inputs[key]:
-            out.append(f"input {key!r} changed")
-    old_env: dict[str, str] = previous.get("env", {})
-    new_env: dict[str, str] = current.get("env", {})
-    for key in sorted(set(old_env) | set(new_env)):
-        if key not in old_env:
-            out.append(f"{key} {new_env[key]} added")
-        elif key not in new_env:
-            out.append(f"{key} {old_env[key]} no longer used")
-        elif old_env[key] != new_env[key]:
-            out.append(f"{key} {old_env[key]} -> {new_env[key]}")
+    out += _changes(
+        previous.get("params", {}),
+        current.get("params", {}),
+        added=lambda k, v: f"params.{k} added ({display(decode(v))})",
+        removed=lambda k, v: f"params.{k} removed (was {display(decode(v))})",
+        changed=lambda k, a, b: f"params.{k} {display(decode(a))} -> {display(decode(b))}",
+    )
+    out += _changes(
+        previous.get("inputs", {}),
+        current.get("inputs", {}),
+        added=lambda k, v: f"input {k!r} added",
+        removed=lambda k, v: f"input {k!r} removed",
+        changed=lambda k, a, b: f"input {k!r} changed",
+    )
+    out += _changes(
+        previous.get("env", {}),
+        current.get("env", {}),
+        added=lambda k, v: f"{k} {v} added",
+        removed=lambda k, v: f"{k} {v} no longer used",
+        changed=lambda k, a, b: f"{k} {a} -> {b}",
+    )
     if previous.get("seed") != current.get("seed"):
         out.append(f"seed {previous.get('seed')} -> {current.get('seed')}")
     if previous.get("outputs") != current.get("outputs"):
