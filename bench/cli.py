@@ -13,6 +13,7 @@ from typing import Any
 from bench._harness import (
     Context,
     WorkerError,
+    compile_sources,
     console,
     default_parent,
     emit,
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'ninefold only' if args.no_peer else 'ninefold and MLflow'}"
     )
     ctx = Context(root=root, quick=args.quick, peer=not args.no_peer)
+    compile_sources()
     failures = 0
     start = time.perf_counter()
     try:

@@ -41,10 +41,16 @@ def start_time(pid: int) -> float | None:
         return None
 
 
+_own_start: tuple[int, float | None] | None = None
+
+
 def current() -> tuple[str, int, float | None]:
     """(host, pid, start time) of this process."""
+    global _own_start
     pid = os.getpid()
-    return hostname(), pid, start_time(pid)
+    if _own_start is None or _own_start[0] != pid:  # read once per process (a fork is new)
+        _own_start = (pid, start_time(pid))
+    return hostname(), pid, _own_start[1]
 
 
 def is_alive(pid: int, started: float | None) -> bool:
