@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ninefold.store.database import Database
 from ninefold.store.schema import (
@@ -245,7 +244,7 @@ class CostRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._insert = db.insert
         self._upserts: dict[str, Any] = {}
 
     def _upsert(self, conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:

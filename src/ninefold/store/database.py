@@ -154,6 +154,21 @@ class Database:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @property
+    def insert(self) -> Callable[..., Any]:
+        """This dialect's ``insert`` (it has ``on_conflict_do_*`` for upserts).
+
+        Imported on first use: the PostgreSQL dialect alone costs tens of milliseconds
+        at start, and a SQLite store never needs it.
+        """
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+
     def safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
 

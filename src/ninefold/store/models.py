@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ninefold._ids import now_ms
 from ninefold._names import check_alias, check_model_name
@@ -43,7 +42,7 @@ class ModelRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._upsert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._upsert = db.insert
 
     def create_version(
         self,
@@ -277,6 +276,61 @@ class ModelRepository:
                 )
             )
             return None if previous is None else int(previous)
+
+        return self._db.write(work)
+
+    def move_alias_if(
+        self, name: str, alias: str, version: int, expected: int | None, user: str
+    ) -> bool:
+        """Point ``alias`` at ``version`` only if it still points at ``expected`` (None: unset).
+
+        A compare-and-set for decisions made on what the alias pointed at (a
+        promotion gate): returns False, changing nothing, when another writer
+        moved the alias in between.
+        """
+        check_alias(alias)
+        self.get_version(name, version)
+        stamp = now_ms()
+
+        current = select(model_aliases.c.version).where(
+            model_aliases.c.name == name, model_aliases.c.alias == alias
+        )
+
+        def work(conn: Connection) -> bool:
+            if expected is None:
+                if conn.execute(current).scalar() is not None:
+                    return False
+                conn.execute(
+                    self._upsert(model_aliases)
+                    .values(name=name, alias=alias, version=version, updated_ms=stamp)
+                    .on_conflict_do_nothing()
+                )
+                # (Drivers report no row count for an insert that may do nothing.)
+                if conn.execute(current).scalar() != version:
+                    return False
+            else:
+                moved = conn.execute(
+                    update(model_aliases)
+                    .where(
+                        model_aliases.c.name == name,
+                        model_aliases.c.alias == alias,
+                        model_aliases.c.version == expected,
+                    )
+                    .values(version=version, updated_ms=stamp)
+                )
+                if moved.rowcount != 1:
+                    return False
+            conn.execute(
+                alias_history.insert().values(
+                    name=name,
+                    alias=alias,
+                    version=version,
+                    previous_version=expected,
+                    changed_ms=stamp,
+                    user=user,
+                )
+            )
+            return True
 
         return self._db.write(work)
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -219,7 +218,7 @@ class PipelineRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._insert = db.insert
         self._session: tuple[int, Connection] | None = None
         self._prepared: dict[str, Any] | None = None
 

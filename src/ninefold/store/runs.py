@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ninefold._ids import now_ms
@@ -63,7 +62,7 @@ class RunRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._upsert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._upsert = db.insert
         # Upserts built once and run with executemany (no per-call compile).
         tag = self._upsert(run_tags)
         self._upsert_tag = tag.on_conflict_do_update(
