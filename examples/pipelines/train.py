@@ -1,6 +1,6 @@
 """A training pipeline with cached steps, lineage and an explained cache miss.
 
-ingest -> validate -> split -> train -> evaluate -> register (behind a quality gate),
+ingest -> validate -> split -> train -> evaluate -> register (behind a champion/challenger gate),
 on scikit-learn's bundled breast cancer data; nothing to download or start.
 
 The script runs the pipeline three times in a fresh project folder:
@@ -105,20 +105,23 @@ def evaluate(model: Pipeline, test_df: pd.DataFrame) -> dict[str, float]:
 def register(
     model: Pipeline, metrics: dict[str, float], min_auc: float, margin: float
 ) -> dict[str, Any]:
-    """The gate: register a challenger if AUC >= min_auc; promote it if it beats the champion."""
+    """The gate: register the model if AUC >= min_auc, then challenge the champion with it.
+
+    ``nf.challenge`` makes the new version ``@challenger`` and promotes it to
+    ``@champion`` only if its AUC beats the champion's by ``margin``; the
+    decision is recorded on the version (``ninefold models show``).
+    """
     if metrics["auc"] < min_auc:
         return {"registered": False, "why": f"auc {metrics['auc']:.4f} < {min_auc}"}
-    version = nf.log_model(model, MODEL, tags={"auc": metrics["auc"]}).version
-    nf.set_alias(MODEL, "challenger", version)
-    try:
-        champion = nf.get_model_version(f"models:/{MODEL}@champion")
-        best = float(champion.tags.get("auc", "0"))
-    except nf.NinefoldError:
-        best = float("-inf")
-    promoted = metrics["auc"] >= best + margin
-    if promoted:
-        nf.set_alias(MODEL, "champion", version)
-    return {"registered": True, "version": version, "promoted": promoted}
+    nf.log_metric("auc", metrics["auc"])  # the gate reads it from the run that logs the model
+    version = nf.log_model(model, MODEL).version
+    decision = nf.challenge(MODEL, version, metric="auc", margin=margin)
+    return {
+        "registered": True,
+        "version": version,
+        "promoted": decision.promoted,
+        "why": decision.reason,
+    }
 
 
 @nf.pipeline(name="breast-cancer-training")
@@ -181,7 +184,12 @@ def main() -> None:
         show(title, run, timings[-1])
         assert run.step("train").cache == ("hit" if title.startswith("2") else "miss")
     gate, metrics = run.output()
-    print(f"\nmetrics with C=1.0: {metrics}; gate: {gate}")
+    print(f"\nmetrics with C=1.0: {metrics}")
+    if gate["registered"]:
+        verdict = "promoted to @champion" if gate["promoted"] else "stays @challenger"
+        print(f"gate: v{gate['version']} {verdict}: {gate['why']}")
+    else:
+        print(f"gate: not registered: {gate['why']}")
     print(f"cached re-run took {timings[1] / timings[0]:.0%} of the cold run")
     print(
         f"\nExplore (cd {args.project}):\n"

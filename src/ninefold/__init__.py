@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "set_model_version_tag": "ninefold.registry.api",
     "set_model_description": "ninefold.registry.api",
     "model_lineage": "ninefold.registry.api",
+    "challenge": "ninefold.registry.gate",
+    "GateDecision": "ninefold.registry.gate",
     # data
     "log_dataset": "ninefold.data.datasets",
     "get_dataset": "ninefold.data.datasets",
@@ -69,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "step": "ninefold.pipelines.definition",
     "pipeline": "ninefold.pipelines.definition",
     "seed_everything": "ninefold.pipelines.seeds",
+    "reproduce": "ninefold.pipelines.reproduce",
     # errors
     "NinefoldError": "ninefold.errors",
 }
@@ -94,6 +97,7 @@ if TYPE_CHECKING:
     from ninefold.data.datasets import get_dataset, load_dataset_profile, log_dataset
     from ninefold.errors import NinefoldError
     from ninefold.pipelines.definition import pipeline, step
+    from ninefold.pipelines.reproduce import reproduce
     from ninefold.pipelines.seeds import seed_everything
     from ninefold.registry.api import (
         alias_history,
@@ -108,6 +112,7 @@ if TYPE_CHECKING:
         set_model_description,
         set_model_version_tag,
     )
+    from ninefold.registry.gate import GateDecision, challenge
     from ninefold.store.records import MetricPoint, ModelVersion, Run, RunStatus
     from ninefold.tracking.client import Client
     from ninefold.tracking.fluent import (

@@ -1,4 +1,4 @@
-"""``ninefold models list | show | alias | history``."""
+"""``ninefold models list | show | alias | history | challenge``."""
 
 from __future__ import annotations
 
@@ -164,3 +164,42 @@ def history(
             c.user,
         )
     console.print(t)
+
+
+@app.command("challenge")
+def challenge(
+    name: str,
+    version: int,
+    metric: Annotated[str, typer.Option("--metric", "-m", help="The metric to compare.")],
+    margin: Annotated[
+        float, typer.Option("--margin", help="How much better it must be (default 0).")
+    ] = 0.0,
+    lower_is_better: Annotated[
+        bool, typer.Option("--lower-is-better", help="For losses and errors (rmse, log_loss).")
+    ] = False,
+    relative: Annotated[
+        bool, typer.Option("--relative", help="Read --margin as a fraction of the champion's.")
+    ] = False,
+    champion_alias: Annotated[str, typer.Option("--champion-alias")] = "champion",
+    challenger_alias: Annotated[str, typer.Option("--challenger-alias")] = "challenger",
+    as_json: JsonOpt = False,
+) -> None:
+    """Make VERSION the challenger; promote it to champion if it wins by --margin."""
+    from ninefold.registry.gate import challenge as run_gate
+
+    decision = run_gate(
+        name,
+        version,
+        metric=metric,
+        margin=margin,
+        higher_is_better=not lower_is_better,
+        relative=relative,
+        champion_alias=champion_alias,
+        challenger_alias=challenger_alias,
+    )
+    if as_json:
+        emit_json(decision.to_dict())
+        return
+    style = {"promoted": "green", "rejected": "yellow"}.get(decision.decision, "white")
+    console.print(f"{name} v{version}: [{style}]{decision.decision}[/]")
+    console.print(decision.reason, highlight=False, markup=False)
