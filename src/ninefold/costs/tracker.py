@@ -226,6 +226,44 @@ class RunResources:
         return self.usage
 
 
+def cost_measured_runs(client: TrackingClient, usages: list[ResourceUsage]) -> None:
+    """Cost runs whose usage was measured without a sampler (pipeline steps), in one transaction.
+
+    Their usage rows are already stored with the runs. Where budgets are set,
+    this adds a cost record for each, so the budget check at the end of the
+    pipeline run that holds them sees them; otherwise it leaves them to the next
+    report, which refreshes every run's cost first (costing a run reads its
+    storage shares, which costs more than running a small step). Problems with
+    the price table are reported on stderr, as for any run, and never fail the
+    pipeline.
+    """
+    if not usages or not client.store.costs.has_budgets():
+        return
+    root = client.settings.project_root if client.settings is not None else None
+    problems: list[str] = []
+    try:
+        settings = load_cost_settings(root)
+        by_run = {u.run_id: u for u in usages}
+
+        def cost(run_id: str, inputs: CostingInputs) -> tuple[ResourceUsage, CostRecord | None]:
+            from ninefold.costs.api import cost_of_ended_run
+
+            usage = by_run[run_id]
+            try:
+                return usage, cost_of_ended_run(inputs, usage, settings)
+            except NinefoldError as exc:
+                problems.append(str(exc))
+                return usage, None
+
+        for host in sorted({u.host for u in usages}):
+            ids = [u.run_id for u in usages if u.host == host]
+            client.store.costs.finish_runs(ids, host, cost)
+    except NinefoldError as exc:
+        problems.append(str(exc))
+    if problems:
+        print(f"ninefold: pipeline steps were not costed: {problems[0]}", file=sys.stderr)
+
+
 def enabled_by_env() -> bool:
     """False when ``NINEFOLD_RESOURCES`` is ``0``, ``false`` or ``off``: no run samples."""
     return os.environ.get("NINEFOLD_RESOURCES", "1").strip().lower() not in ("0", "false", "off")

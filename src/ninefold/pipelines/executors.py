@@ -25,6 +25,7 @@ import functools
 import inspect
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -39,7 +40,9 @@ from ninefold.errors import InvalidArgument
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from ninefold.costs.meter import StepMeter
     from ninefold.pipelines.definition import Step
+    from ninefold.store.costs import ResourceUsage
     from ninefold.tracking.client import Client
     from ninefold.tracking.fluent import ActiveRun
 
@@ -94,6 +97,8 @@ class TaskResult:
     start_ms: int = 0
     end_ms: int = 0
     exception: BaseException | None = field(default=None, compare=False, repr=False)
+    usage: ResourceUsage | None = field(default=None, compare=False, repr=False)
+    """What the step used (every attempt), measured where it ran; None if not measured."""
 
     @property
     def ok(self) -> bool:
@@ -204,6 +209,7 @@ def run_task(task: Task, client: Client, blobs: dict[str, bytes] | None = None) 
 
     step = task.step
     result = TaskResult(start_ms=now_ms())
+    meter = _meter()
     run = ActiveRun(client, task.run_id, task.node, task.experiment, task.parent_run_id)
     value: Any = None
     with activated(run):
@@ -234,6 +240,7 @@ def run_task(task: Task, client: Client, blobs: dict[str, bytes] | None = None) 
             break
     if result.error is not None:
         result.end_ms = now_ms()
+        result.usage = _measured(meter, task.run_id)
         return result
     try:
         names = step.outputs
@@ -263,7 +270,33 @@ def run_task(task: Task, client: Client, blobs: dict[str, bytes] | None = None) 
         result.traceback = traceback.format_exc()
         result.exception = exc
     result.end_ms = now_ms()
+    result.usage = _measured(meter, task.run_id)
     return result
+
+
+def _meter() -> StepMeter | None:
+    """Counters at a step's start, or None when resource measurement is off or fails."""
+    from ninefold.costs.tracker import enabled_by_env
+
+    if not enabled_by_env():
+        return None
+    from ninefold.costs.meter import StepMeter
+
+    try:
+        return StepMeter()
+    except Exception as exc:  # psutil or /proc trouble: the step runs unmeasured
+        print(f"ninefold: step resources not measured: {exc}", file=sys.stderr)
+        return None
+
+
+def _measured(meter: StepMeter | None, run_id: str) -> ResourceUsage | None:
+    if meter is None:
+        return None
+    try:
+        return meter.stop(run_id)
+    except Exception as exc:  # as above: never fail a step for its measurement
+        print(f"ninefold: step resources not measured: {exc}", file=sys.stderr)
+        return None
 
 
 # -- executors -------------------------------------------------------------------

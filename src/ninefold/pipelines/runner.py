@@ -14,6 +14,7 @@ it again with the cache on resumes at the failed step: every step before it hits
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -48,6 +49,7 @@ from ninefold.store.pipelines import (
 )
 
 if TYPE_CHECKING:
+    from ninefold.store.costs import ResourceUsage
     from ninefold.tracking.client import Client
     from ninefold.tracking.fluent import ActiveRun
 
@@ -351,6 +353,7 @@ class _Scheduler:
         self.capacity = getattr(executor, "max_workers", 1) if executor.parallel else 1
         self.element_inputs: dict[str, dict[str, ArtifactSpec]] = {}
         self.unsaved: list[StepRecord] = []
+        self.usages: list[ResourceUsage] = []
 
     # -- helpers ---------------------------------------------------------------
 
@@ -605,6 +608,8 @@ class _Scheduler:
                 end_ms=now_ms(),
             )
         execution = replace(started.execution, attempts=result.attempts)
+        if result.usage is not None:
+            self.usages.append(result.usage)
         tags = {"ninefold.pipeline.attempts": str(result.attempts)}
         if result.failures and result.ok:
             tags["ninefold.pipeline.retried_after"] = " | ".join(result.failures)[:5000]
@@ -618,6 +623,7 @@ class _Scheduler:
                     _output_files(result.outputs),
                     tags,
                     result.end_ms or None,
+                    usage=result.usage,
                 )
             )
             self.complete(started.node, dict(result.outputs))
@@ -637,11 +643,19 @@ class _Scheduler:
                 files,
                 tags,
                 result.end_ms or None,
+                usage=result.usage,
             )
         )
         self.flush()
         if self.failure is None:
             self.failure = (started, result)
+
+    def cost_steps(self) -> None:
+        """Cost the steps that ran (their usage is stored with their records)."""
+        from ninefold.costs.tracker import cost_measured_runs
+
+        usages, self.usages = self.usages, []
+        cost_measured_runs(self.client, usages)
 
     def save(self, record: StepRecord) -> None:
         """Queue a finished step's record; written with the next step's start, or now."""
@@ -762,6 +776,8 @@ def _run(
         status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
         if scheduler is not None:
             scheduler.abort(status, f"pipeline run stopped: {_error_summary(exc)}")
+            with contextlib.suppress(Exception):  # stopping: costs can be refreshed later
+                scheduler.cost_steps()
         for step_run in client.store.pipelines.running_steps(run.run_id):
             client.store.runs.set_status(step_run, status)
         try:
@@ -770,6 +786,7 @@ def _run(
             run.end(status)
             engine.close()
         raise
+    scheduler.cost_steps()
     run.end(RunStatus.FINISHED)
     engine.close()
     values: dict[tuple[str, str], ArtifactSpec | list[ArtifactSpec]] = {}

@@ -87,8 +87,8 @@ class ResourceUsage:
         return self.cpu_user_s + self.cpu_system_s
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict."""
-        return asdict(self)
+        """A JSON-friendly dict (every field is a plain value: no deep copy needed)."""
+        return {name: getattr(self, name) for name in _USAGE_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -300,24 +300,40 @@ class CostRepository:
         and (when it could be computed) the cost record. It may be called more
         than once if the database is busy, so it must only compute.
         """
+        return self.finish_runs([run_id], host, lambda _run_id, inputs: cost(inputs))[0]
 
-        def work(conn: Connection) -> CostingInputs:
-            facts = _facts(conn, run_id)
-            inputs = CostingInputs(
-                facts=facts[0] if facts else None,
-                nested=_nested(conn, run_id, host),
-                blob_owners=_owners(conn, run_id),
-                has_budgets=conn.execute(select(budgets.c.budget_id).limit(1)).first() is not None,
-            )
-            usage, record = cost(inputs)
-            row = usage.to_dict()
-            row["complete"] = int(usage.complete)
-            self._upsert(conn, run_resources, "run_id", [row])
-            if record is not None:
-                cost_row = record.to_dict()
-                cost_row["partial"] = int(record.partial)
-                self._upsert(conn, run_costs, "run_id", [cost_row])
-            return inputs
+    def finish_runs(
+        self,
+        run_ids: Sequence[str],
+        host: str,
+        cost: Callable[[str, CostingInputs], tuple[ResourceUsage, CostRecord | None]],
+    ) -> list[CostingInputs]:
+        """:meth:`finish_run` for several runs (the steps of a pipeline) in one transaction.
+
+        ``cost`` gets each run's id and inputs.
+        """
+
+        def work(conn: Connection) -> list[CostingInputs]:
+            has_budgets = conn.execute(select(budgets.c.budget_id).limit(1)).first() is not None
+            done = []
+            for run_id in run_ids:
+                facts = _facts(conn, run_id)
+                inputs = CostingInputs(
+                    facts=facts[0] if facts else None,
+                    nested=_nested(conn, run_id, host),
+                    blob_owners=_owners(conn, run_id),
+                    has_budgets=has_budgets,
+                )
+                usage, record = cost(run_id, inputs)
+                row = usage.to_dict()
+                row["complete"] = int(usage.complete)
+                self._upsert(conn, run_resources, "run_id", [row])
+                if record is not None:
+                    cost_row = record.to_dict()
+                    cost_row["partial"] = int(record.partial)
+                    self._upsert(conn, run_costs, "run_id", [cost_row])
+                done.append(inputs)
+            return done
 
         return self._db.write(work)
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ninefold._ids import now_ms
 from ninefold.errors import RunNotFound
+from ninefold.store.costs import ResourceUsage
 from ninefold.store.database import _WRITE, WRITE_ATTEMPTS, Database, _is_retryable
 from ninefold.store.records import ArtifactEntry, RunStatus
 from ninefold.store.schema import (
@@ -33,6 +34,7 @@ from ninefold.store.schema import (
     params,
     pipeline_steps,
     run_artifacts,
+    run_resources,
     run_tags,
     runs,
 )
@@ -156,6 +158,8 @@ class StepRecord:
     tags: Mapping[str, str] | None = None
     end_ms: int | None = None
     new_run: NewRun | None = None
+    usage: ResourceUsage | None = None
+    """What the step used where it ran (a cache hit has none)."""
 
 
 _STEP_COLUMNS = (
@@ -264,8 +268,13 @@ class PipelineRepository:
         edge_rows: list[dict[str, Any]] = []
         file_rows: list[dict[str, Any]] = []
         tag_rows: list[dict[str, Any]] = []
+        usage_rows: list[dict[str, Any]] = []
         for record in records:
             step_row, edges, files, tags, stamp = _rows(record)
+            if record.usage is not None:
+                usage_rows.append(
+                    {**record.usage.to_dict(), "complete": int(record.usage.complete)}
+                )
             ends.append({"rid": record.execution.run_id, "st": record.status.value, "end": stamp})
             step_rows.append(step_row)
             edge_rows.extend(edges)
@@ -295,6 +304,8 @@ class PipelineRepository:
                 conn.execute(statements["files"], file_rows)
             if tag_rows:
                 conn.execute(statements["tags_upsert"], tag_rows)
+            if usage_rows:
+                conn.execute(statements["usage"], usage_rows)
 
         try:
             self._write(work)
@@ -317,6 +328,7 @@ class PipelineRepository:
                 .where(runs.c.run_id == bindparam("rid"))
                 .values(status=bindparam("st"), end_ms=bindparam("end")),
                 "steps": pipeline_steps.insert(),
+                "usage": run_resources.insert(),
                 "edges": lineage_edges.insert(),
                 "files": files.on_conflict_do_update(
                     index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
