@@ -61,6 +61,14 @@ def test_storage_attributed_to_runs_sums_to_the_real_store_size(client: Client) 
     assert sum(g.storage_bytes for g in report.groups) == disk
 
 
+def test_the_share_costed_at_run_end_is_the_accounting_split(client: Client) -> None:
+    ids = _shared_history(client)
+    acc = costs.storage_report(client=client)
+    # What the database computes for one run (counting users and ranks) is what the
+    # accounting of the whole store gives it, byte for byte.
+    assert {rid: client.store.costs.storage_share(rid) for rid in ids} == acc.by_run
+
+
 def test_gc_removes_only_blobs_nothing_references(client: Client) -> None:
     ids = _shared_history(client)
     store, blobs = client.store, client.artifacts

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ninefold.costs.accounting import RunCost, compute_cost, split_evenly
+from ninefold.costs.accounting import RunCost, compute_cost
 from ninefold.costs.budgets import BudgetStatus, check_budgets
 from ninefold.costs.budgets import set_budget as _set_budget
 from ninefold.costs.money import from_micros
@@ -62,10 +62,7 @@ def cost_of_ended_run(
     if inputs.facts is None:
         raise RunNotFound(f"No run with id {usage.run_id!r}.")
     table = load_prices(settings)
-    storage = 0
-    for size, owners in inputs.blob_owners.values():
-        storage += split_evenly(size, owners)[usage.run_id]
-    return compute_cost(inputs.facts, usage, storage, table, settings).record
+    return compute_cost(inputs.facts, usage, inputs.storage_bytes, table, settings).record
 
 
 def refresh_costs(client: TrackingClient | None = None) -> list[RunCost]:

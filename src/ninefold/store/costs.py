@@ -148,7 +148,8 @@ class CostingInputs:
 
     facts: RunFacts | None
     nested: list[ResourceUsage]
-    blob_owners: dict[str, tuple[int, list[str]]]
+    storage_bytes: int
+    """The run's share of the bytes of the blobs its artifacts use (see :func:`_storage_share`)."""
     has_budgets: bool
 
 
@@ -283,10 +284,10 @@ class CostRepository:
         with self._db.read() as conn:
             return _nested(conn, parent_run_id, host)
 
-    def run_blob_owners(self, run_id: str) -> dict[str, tuple[int, list[str]]]:
-        """For each blob a run's artifacts use: its size and every run whose artifacts use it."""
+    def storage_share(self, run_id: str) -> int:
+        """The bytes of the blobs a run's artifacts use, each split evenly among its users."""
         with self._db.read() as conn:
-            return _owners(conn, run_id)
+            return _storage_share(conn, run_id)
 
     def finish_run(
         self,
@@ -321,7 +322,7 @@ class CostRepository:
                 inputs = CostingInputs(
                     facts=facts[0] if facts else None,
                     nested=_nested(conn, run_id, host),
-                    blob_owners=_owners(conn, run_id),
+                    storage_bytes=_storage_share(conn, run_id),
                     has_budgets=has_budgets,
                 )
                 usage, record = cost(run_id, inputs)
@@ -555,19 +556,37 @@ def _nested(conn: Connection, parent_run_id: str, host: str) -> list[ResourceUsa
     return [_usage(row) for row in conn.execute(query)]
 
 
-def _owners(conn: Connection, run_id: str) -> dict[str, tuple[int, list[str]]]:
-    mine = select(run_artifacts.c.digest).where(run_artifacts.c.run_id == run_id)
-    query = (
-        select(run_artifacts.c.digest, run_artifacts.c.size, run_artifacts.c.run_id)
-        .where(run_artifacts.c.digest.in_(mine))
-        .distinct()
+def _storage_share(conn: Connection, run_id: str) -> int:
+    """``run_id``'s share of its blobs: the same split as ``accounting.split_evenly``.
+
+    A blob of ``size`` bytes used by ``n`` runs costs each ``size // n`` bytes, and
+    one byte more to the first ``size % n`` of them in run id order. The database
+    counts the users and this run's rank among them, so a blob shared by every run
+    (an environment file) costs the same to account for in the ten-thousandth run
+    as in the first.
+    """
+    other = run_artifacts.alias("other")
+    mine = run_artifacts.alias("mine")
+    users = (
+        select(func.count(func.distinct(other.c.run_id)))
+        .where(other.c.digest == mine.c.digest)
+        .scalar_subquery()
     )
-    out: dict[str, tuple[int, list[str]]] = {}
-    for digest, size, owner in conn.execute(query):
-        entry = out.setdefault(digest, (int(size), []))
-        if owner not in entry[1]:
-            entry[1].append(owner)
-    return out
+    before = (
+        select(func.count(func.distinct(other.c.run_id)))
+        .where(other.c.digest == mine.c.digest, other.c.run_id < run_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(func.max(mine.c.size), users, before)
+        .where(mine.c.run_id == run_id)
+        .group_by(mine.c.digest)
+    )
+    total = 0
+    for size, n, rank in conn.execute(query):
+        base, extra = divmod(int(size), int(n))
+        total += base + (1 if int(rank) < extra else 0)
+    return total
 
 
 def _facts(conn: Connection, run_id: str | None) -> list[RunFacts]:
