@@ -23,8 +23,9 @@ name the thing, the bad value and the fix.
     ├── AlreadyExists               a create that collides with an existing entity
     ├── StateError                  the operation does not fit the current state
     │   ├── NoActiveRun
-    │   └── StepFailed              a pipeline step raised or its worker died
-    │       └── StepTimeout         a step ran past its timeout
+    │   ├── StepFailed              a pipeline step raised or its worker died
+    │   │   └── StepTimeout         a step ran past its timeout
+    │   └── ReproduceError          a run cannot be re-run from its recorded commit
     ├── IntegrityError              stored bytes no longer match their hash
     ├── UnsafeModelError            loading would run untrusted code
     ├── MissingDependency           an optional extra is not installed
@@ -172,3 +173,11 @@ class StepFailed(StateError):
 
 class StepTimeout(StepFailed):
     """A step ran longer than its ``timeout_s``."""
+
+
+class ReproduceError(StateError):
+    """A run cannot be reproduced from what it recorded.
+
+    Its commit is not in the repository, its diff does not apply, or its
+    pipeline cannot be imported from the recorded code.
+    """

@@ -67,6 +67,11 @@ def _register() -> None:
     from ninefold.cli import pipelines
 
     app.add_typer(pipelines.app, name="pipelines", help="Run pipelines; show, explain, trace.")
+    from ninefold.cli import reproduce
+
+    app.command("reproduce", help="Re-run a pipeline run from its recorded code; compare hashes.")(
+        reproduce.reproduce
+    )
 
 
 _register()

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         register_materializer,
         unregister_materializer,
     )
+    from ninefold.pipelines.reproduce import ReproduceReport, reproduce
     from ninefold.pipelines.runner import PipelineRun, PlannedStep
     from ninefold.pipelines.sweeps import SweepResult
 
@@ -60,6 +61,8 @@ _LAZY = {
     "PipelineRun": "ninefold.pipelines.runner",
     "SweepResult": "ninefold.pipelines.sweeps",
     "PlannedStep": "ninefold.pipelines.runner",
+    "ReproduceReport": "ninefold.pipelines.reproduce",
+    "reproduce": "ninefold.pipelines.reproduce",
 }
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "PlannedStep",
     "ProcessExecutor",
     "Ref",
+    "ReproduceReport",
     "Step",
     "StepFailed",
     "StepTimeout",
@@ -83,6 +87,7 @@ __all__ = [
     "downstream",
     "pipeline",
     "register_materializer",
+    "reproduce",
     "seed_everything",
     "step",
     "unregister_materializer",

@@ -714,6 +714,7 @@ def run_pipeline(
     max_workers: int | None = None,
 ) -> PipelineRun:
     """Run a pipeline (see :meth:`Pipeline.run`)."""
+    from ninefold.pipelines.reproduce import source_tags
     from ninefold.pipelines.seeds import _check
     from ninefold.tracking.client import get_client
 
@@ -727,6 +728,7 @@ def run_pipeline(
         PIPELINE_TAG: pipeline.name,
         "ninefold.pipeline.executor": engine.name,
         "ninefold.pipeline.cache": str(use_cache).lower(),
+        **source_tags(pipeline, graph),
     }
     if seed is not None:
         tags[SEED_TAG] = str(seed)

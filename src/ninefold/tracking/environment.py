@@ -2,7 +2,8 @@
 
 Captured once per process (the code a process runs is the code it imported at
 start) and attached to every run it starts: small facts as tags, the
-uncommitted diff and the package list as artifacts.
+uncommitted diff, the package list and the project's lock files (``uv.lock``,
+``poetry.lock``, ``requirements*.txt`` ...) as artifacts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 
 TAG_PREFIX = "ninefold."
+LOCK_FILE_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "conda-lock.yml")
+MAX_LOCK_FILE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Environment:
     platform: str
     command: str
     distributions: dict[str, str] = field(default_factory=dict)
+    lock_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def dirty(self) -> bool:
@@ -134,6 +138,36 @@ def _distributions() -> dict[str, str]:
     return found
 
 
+def lock_files(root: Path, cwd: Path | None = None) -> dict[str, bytes]:
+    """Lock files in the project root (and ``cwd`` below it), by path relative to the root.
+
+    Lock files are ``uv.lock``, ``poetry.lock``, ``pdm.lock``, ``Pipfile.lock``,
+    ``conda-lock.yml`` and ``requirements*.txt``; files over 8 MiB are left out.
+    """
+    found: dict[str, bytes] = {}
+    folders = [root]
+    if cwd is not None and cwd != root and cwd.is_relative_to(root):
+        folders.append(cwd)
+    for folder in folders:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if name not in LOCK_FILE_NAMES and not (
+                name.startswith("requirements") and name.endswith(".txt")
+            ):
+                continue
+            path = folder / name
+            try:
+                if not path.is_file() or path.stat().st_size > MAX_LOCK_FILE_BYTES:
+                    continue
+                found[path.relative_to(root).as_posix()] = path.read_bytes()
+            except OSError:
+                continue
+    return found
+
+
 @cache
 def _capture(cwd: str) -> Environment:
     commit, branch, root, diff = git_state(Path(cwd))
@@ -146,6 +180,7 @@ def _capture(cwd: str) -> Environment:
         platform=platform.platform(),
         command=shlex.join([sys.executable, *sys.argv]),
         distributions=_distributions(),
+        lock_files=lock_files(Path(root or cwd), Path(cwd)),
     )
 
 

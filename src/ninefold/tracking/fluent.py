@@ -377,6 +377,9 @@ def _record_environment(client: Client, run_id: str) -> dict[str, str]:
     if env.git_diff:
         entries.append(client.artifacts.put_bytes(env.git_diff.encode()))
         paths.append("environment/git.diff")
+    for name, data in env.lock_files.items():
+        entries.append(client.artifacts.put_bytes(data))
+        paths.append(f"environment/lock/{name}")
     client.store.runs.add_artifacts(
         run_id, [ArtifactEntry(p, b.digest, b.size) for p, b in zip(paths, entries, strict=True)]
     )
