@@ -24,7 +24,8 @@ name the thing, the bad value and the fix.
     ├── StateError                  the operation does not fit the current state
     │   ├── NoActiveRun
     │   ├── StepFailed              a pipeline step raised or its worker died
-    │   │   └── StepTimeout         a step ran past its timeout
+    │   │   ├── StepTimeout         a step ran past its timeout
+    │   │   └── SweepFailed         combinations of a sweep failed (the others finished)
     │   └── ReproduceError          a run cannot be re-run from its recorded commit
     ├── IntegrityError              stored bytes no longer match their hash
     ├── UnsafeModelError            loading would run untrusted code
@@ -173,6 +174,32 @@ class StepFailed(StateError):
 
 class StepTimeout(StepFailed):
     """A step ran longer than its ``timeout_s``."""
+
+
+class SweepFailed(StepFailed):
+    """Some combinations of a sweep failed; the others finished and are recorded.
+
+    The ``StepFailed`` attributes name the first failed combination's runs.
+
+    Attributes:
+        sweep_run_id: the sweep's parent run (marked failed).
+        failures: one ``StepFailed`` per failed combination, in combination order.
+        result: the sweep's result (a ``SweepResult``) with the combinations that finished.
+    """
+
+    def __init__(
+        self, message: str, *, sweep_run_id: str, failures: list[StepFailed], result: object
+    ) -> None:
+        first = failures[0]
+        super().__init__(
+            message,
+            pipeline_run_id=first.pipeline_run_id,
+            step_run_id=first.step_run_id,
+            node=first.node,
+        )
+        self.sweep_run_id = sweep_run_id
+        self.failures = failures
+        self.result = result
 
 
 class ReproduceError(StateError):

@@ -32,6 +32,7 @@ from ninefold.pipelines.errors import (
     PipelineDefinitionError,
     StepFailed,
     StepTimeout,
+    SweepFailed,
     UnserializableOutput,
 )
 from ninefold.pipelines.seeds import derive_seed, seed_everything
@@ -81,6 +82,7 @@ __all__ = [
     "Step",
     "StepFailed",
     "StepTimeout",
+    "SweepFailed",
     "SweepResult",
     "UnserializableOutput",
     "derive_seed",

@@ -841,22 +841,34 @@ class Pipeline:
         seed: int | EllipsisType | None = ...,
         client: Client | None = None,
         max_workers: int | None = None,
+        max_parallel: int | None = None,
     ) -> SweepResult:
         """Run the pipeline once per combination of params, under one parent run.
+
+        On a parallel executor (``process``, ``ray``) the combinations run at
+        the same time and share the executor's workers; on ``inline`` they run
+        one after another. Every combination runs even if another fails.
 
         Args:
             grid: ``{"C": [0.1, 1.0], "penalty": ["l1", "l2"]}`` (every combination)
                 or a list of param dicts.
-            executor: as for :meth:`run`, used by each run.
+            executor: as for :meth:`run`, one executor shared by every run.
             cache: as for :meth:`run`; steps shared by the combinations (loading,
-                splitting) run once and hit the cache afterwards.
+                splitting) run once, also when the combinations run in parallel:
+                the others wait for it and hit the cache.
             seed: as for :meth:`run`.
             client: the tracking client.
             max_workers: as for :meth:`run`.
+            max_parallel: at most this many combinations at once (default: the
+                executor's workers); 1 runs them one after another.
 
         Returns:
             The sweep's parent run id and every pipeline run; each run also carries
             its steps' latest metrics as ``<step>/<metric>`` for comparing runs.
+
+        Raises:
+            SweepFailed: after every combination ran, if some failed; it names
+                them and holds the result of the others.
         """
         from ninefold.pipelines.sweeps import run_sweep
 
@@ -868,6 +880,7 @@ class Pipeline:
             seed=self.seed if seed is ... else seed,
             client=client,
             max_workers=max_workers,
+            max_parallel=max_parallel,
         )
 
     def plan(

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from ninefold.errors import PipelineDefinitionError, StepFailed, StepTimeout, UnserializableOutput
+from ninefold.errors import (
+    PipelineDefinitionError,
+    StepFailed,
+    StepTimeout,
+    SweepFailed,
+    UnserializableOutput,
+)
 
-__all__ = ["PipelineDefinitionError", "StepFailed", "StepTimeout", "UnserializableOutput"]
+__all__ = [
+    "PipelineDefinitionError",
+    "StepFailed",
+    "StepTimeout",
+    "SweepFailed",
+    "UnserializableOutput",
+]

@@ -50,6 +50,7 @@ from ninefold.store.pipelines import (
 
 if TYPE_CHECKING:
     from ninefold.store.costs import ResourceUsage
+    from ninefold.pipelines.sweeps import KeyClaims
     from ninefold.tracking.client import Client
     from ninefold.tracking.fluent import ActiveRun
 
@@ -353,6 +354,11 @@ class _Scheduler:
         self.capacity = getattr(executor, "max_workers", 1) if executor.parallel else 1
         self.element_inputs: dict[str, dict[str, ArtifactSpec]] = {}
         self.unsaved: list[StepRecord] = []
+        # Runs sharing an executor in a parallel sweep share its claims on cache keys.
+        self.claims: KeyClaims | None = getattr(executor, "claims", None)
+        self.held: set[str] = set()
+        self.waiting: dict[Future[None], Node] = {}
+        self.waited: set[str] = set()
         self.usages: list[ResourceUsage] = []
 
     # -- helpers ---------------------------------------------------------------
@@ -393,11 +399,18 @@ class _Scheduler:
         while True:
             if self.failure is None:
                 self.start_ready()
-            if not self.inflight:
+            else:
+                self.waiting.clear()  # nothing new starts after a failure
+            if not self.inflight and not self.waiting:
                 break
-            finished, _ = wait(list(self.inflight), return_when=FIRST_COMPLETED)
+            futures: list[Future[Any]] = [*self.inflight, *self.waiting]
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                self.finish(future)
+                waited = self.waiting.pop(future, None)
+                if waited is not None:
+                    self.pending.insert(0, waited)  # computed by another run: look it up again
+                else:
+                    self.finish(future)
         self.flush()
         if self.failure is not None:
             started, result = self.failure
@@ -507,6 +520,16 @@ class _Scheduler:
             expire_s=step.expire_s,
             pipeline_run_id=self.run.run_id,
         )
+        if self.claims is not None and found.cache == "miss" and node.id not in self.waited:
+            holder = self.claims.claim(key)
+            if holder is not None:
+                # A concurrent run of the sweep computes this very step: wait for it.
+                if extra:
+                    self.element_inputs[node.id] = extra
+                self.waited.add(node.id)
+                self.waiting[holder] = node
+                return
+            self.held.add(key)
         run_id = new_id()
         tags = {
             "ninefold.pipeline.node": node.id,
@@ -626,6 +649,7 @@ class _Scheduler:
                     usage=result.usage,
                 )
             )
+            self.release(execution.cache_key, ok=True)
             self.complete(started.node, dict(result.outputs))
             return
         files = []
@@ -647,6 +671,7 @@ class _Scheduler:
             )
         )
         self.flush()
+        self.release(execution.cache_key, ok=False)
         if self.failure is None:
             self.failure = (started, result)
 
@@ -656,6 +681,14 @@ class _Scheduler:
 
         usages, self.usages = self.usages, []
         cost_measured_runs(self.client, usages)
+
+    def release(self, key: str | None, *, ok: bool) -> None:
+        """Let the concurrent runs waiting for this cache key look it up again."""
+        if self.claims is None or key is None or key not in self.held:
+            return
+        self.flush()  # the step's record must be visible to them first
+        self.held.discard(key)
+        self.claims.release(key, ok=ok)
 
     def save(self, record: StepRecord) -> None:
         """Queue a finished step's record; written with the next step's start, or now."""
@@ -697,6 +730,10 @@ class _Scheduler:
             except Exception as exc:  # ending up: report and go on with the others
                 print(f"ninefold: could not end step run {started.run_id}: {exc}", file=sys.stderr)
         self.inflight.clear()
+        if self.claims is not None:
+            for key in list(self.held):
+                self.held.discard(key)
+                self.claims.release(key, ok=False)
 
 
 def _experiment_id(client: Client, name: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import io
 import json
 import math
@@ -87,6 +88,10 @@ _NOUNS = [
 
 _stack: list[ActiveRun] = []
 _stack_lock = threading.RLock()
+# A thread inside `own_run_stack` nests its runs on a stack of its own instead of `_stack`.
+_own_stack: contextvars.ContextVar[list[ActiveRun] | None] = contextvars.ContextVar(
+    "ninefold_run_stack", default=None
+)
 _valid_keys: set[str] = set()
 _uncaught: list[BaseException] = []
 _signalled: list[int] = []
@@ -173,6 +178,7 @@ class ActiveRun:
         self._steps: dict[str, int] = {}
         self._ended = False
         self._resources: RunResources | None = None
+        self._home: list[ActiveRun] = _stack  # the stack it was started on
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name!r} id={self.run_id} experiment={self.experiment!r}>"
@@ -350,9 +356,10 @@ class ActiveRun:
         """Flush and close the run (and any run still nested in it)."""
         if self._ended:
             return
+        home = self._home
         with _stack_lock:
-            if self in _stack:
-                for child in reversed(_stack[_stack.index(self) + 1 :]):
+            if self in home:
+                for child in reversed(home[home.index(self) + 1 :]):
                     child.end(status)
         try:
             if self._resources is not None:
@@ -362,8 +369,8 @@ class ActiveRun:
             self._ended = True
             writer.unwatch(self.run_id)
             with _stack_lock:
-                if self in _stack:
-                    _stack.remove(self)
+                if self in home:
+                    home.remove(self)
             self.client.set_status(self.run_id, RunStatus(status))
 
 
@@ -417,8 +424,9 @@ def start_run(
         The :class:`ActiveRun`; use it as a context manager.
     """
     _install_hooks()
+    stack = _runs()
     with _stack_lock:
-        parent = _stack[-1] if _stack else None
+        parent = stack[-1] if stack else None
     if parent is not None and not nested:
         raise StateError(f"Run {parent.name!r} is still active; end it first or pass nested=True.")
     client = client or (parent.client if parent is not None else get_client())
@@ -454,8 +462,9 @@ def start_run(
             client.set_tags(run_id, {"ninefold.error": _error_summary(exc)})
             client.set_status(run_id, RunStatus.FAILED)
             raise
+    run._home = stack
     with _stack_lock:
-        _stack.append(run)
+        stack.append(run)
     writer.watch(run_id, client)
     if resources:
         from ninefold.costs.tracker import RunResources
@@ -471,8 +480,9 @@ def activate(run: ActiveRun) -> Iterator[ActiveRun]:
     Used by executors that create a run in one place and let user code log to
     it elsewhere (``nf.log_metric`` inside a pipeline step goes to the step's run).
     """
+    stack = _runs()
     with _stack_lock:
-        _stack.append(run)
+        stack.append(run)
     writer.watch(run.run_id, run.client)
     try:
         yield run
@@ -482,14 +492,37 @@ def activate(run: ActiveRun) -> Iterator[ActiveRun]:
         finally:
             writer.unwatch(run.run_id)
             with _stack_lock:
-                if run in _stack:
-                    _stack.remove(run)
+                if run in stack:
+                    stack.remove(run)
+
+
+def _runs() -> list[ActiveRun]:
+    own = _own_stack.get()
+    return _stack if own is None else own
+
+
+@contextlib.contextmanager
+def own_run_stack(parent: ActiveRun | None = None) -> Iterator[None]:
+    """Give the current thread a stack of active runs of its own, starting at ``parent``.
+
+    The active run is process-wide by default, so that a thread a user starts
+    logs to the run in progress. Code that drives several runs at once, one
+    per thread (a parallel sweep), wraps each thread's work in this block:
+    runs started inside nest under ``parent`` and stay invisible to the other
+    threads, and ending one never ends another thread's run.
+    """
+    token = _own_stack.set([] if parent is None else [parent])
+    try:
+        yield
+    finally:
+        _own_stack.reset(token)
 
 
 def active_run() -> ActiveRun | None:
     """The innermost active run, or None."""
+    stack = _runs()
     with _stack_lock:
-        return _stack[-1] if _stack else None
+        return stack[-1] if stack else None
 
 
 def _current() -> ActiveRun:
@@ -709,6 +742,7 @@ def _after_fork_in_child() -> None:
     # default SIGTERM back: a pool terminating its workers must not wait on them.
     with _stack_lock:
         _stack.clear()
+    _own_stack.set(None)
     if signal.getsignal(signal.SIGTERM) is _on_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -736,6 +770,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "own_run_stack",
     "search_runs",
     "set_tag",
     "set_tags",
