@@ -42,6 +42,7 @@ HELPERS = "SCALE = {scale}\n"
 
 FLOWS = """
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -72,9 +73,21 @@ def steady(n: int = 5):
     return total(sample(n))
 
 
+@nf.step
+def shift(xs: list[float]) -> list[float]:
+    # Reads a file next to the module: untracked, so missing from the worktree.
+    offset = float(Path(__file__).with_name("offset.txt").read_text())
+    return [x + offset for x in xs]
+
+
 @nf.pipeline
 def noisy(n: int = 5):
     return total(jitter(sample(n)))
+
+
+@nf.pipeline
+def shifted(n: int = 5):
+    return total(shift(sample(n)))
 """
 
 
@@ -116,6 +129,8 @@ def _git_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "GIT_CONFIG_NOSYSTEM": "1",
     }.items():
         monkeypatch.setenv(var, value)
+    for var in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
+        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
@@ -253,6 +268,7 @@ def test_a_run_that_is_not_a_pipeline_run_is_a_clear_error(repo: Repo, nf_client
     step_run = original.step("total").run_id
     with pytest.raises(ReproduceError, match=rf"step 'total' of pipeline run {original.run_id}"):
         reproduce(step_run)
+    assert running_runs(nf_client) == []
 
 
 def test_a_pipeline_that_cannot_be_imported_from_the_worktree_records_nothing(
@@ -287,6 +303,31 @@ def test_a_pipeline_in_an_untracked_file_cannot_be_reproduced(
     with pytest.raises(ReproduceError, match=rf"Run {run.run_id}: the pipeline file .*extra.py"):
         reproduce(run.run_id)
     assert repo.worktrees() == [f"worktree {repo.root}"]
+    assert running_runs(nf_client) == []
+
+
+def test_a_step_that_fails_in_the_reproduction_is_reported_and_recorded(
+    repo: Repo, nf_client: Client
+) -> None:
+    (repo.root / "src" / repo.pkg / "offset.txt").write_text("10\n")
+    original = repo.module().shifted.run()
+
+    report = reproduce(original.run_id)
+
+    assert report.first_divergence == "shift"
+    assert report.new_status == "failed"
+    assert report.error is not None
+    assert "offset.txt" in report.error
+    rows = {s.node: s for s in report.steps}
+    assert rows["sample"].identical
+    assert (rows["shift"].original_status, rows["shift"].new_status) == ("finished", "failed")
+    assert [(o.original_digest is not None, o.new_digest) for o in rows["shift"].outputs] == [
+        (True, None)
+    ]
+    assert rows["total"].new_run_id is None  # never started: reported from the original
+    assert any(f"src/{repo.pkg}/offset.txt" in w for w in report.warnings)
+    assert nf_client.get_run(report.new_run_id).tags[REPRODUCE_TAG] == original.run_id
+    assert running_runs(nf_client) == []
 
 
 def test_the_cli_exits_0_when_identical_and_1_when_diverged(repo: Repo, nf_client: Client) -> None:

@@ -295,11 +295,20 @@ def import_base(module: str, file: str) -> str:
 # -- git ---------------------------------------------------------------------------
 
 
+# Set by git hooks and scripts; they would point every git call at another repository.
+_GIT_LOCATION_VARS = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_PREFIX")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+
+
 def _git(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             ["git", *args],
             cwd=cwd,
+            env=_clean_env(),
             input=stdin,
             capture_output=True,
             text=True,
@@ -386,7 +395,7 @@ def _run_child(
     if not cwd.is_dir():
         cwd = worktree
     env = {
-        **os.environ,
+        **_clean_env(),
         "NINEFOLD_STORE_URL": client.store_url,
         "NINEFOLD_ARTIFACT_ROOT": client.artifact_root,
         # Byte code written into the worktree would show up as untracked files.
@@ -446,6 +455,21 @@ def _missing_artifacts(client: Client, steps: list[StepExecution]) -> list[str]:
             if not client.artifacts.exists(e.digest):
                 missing.append(f"{s.node}.{e.name} ({e.direction}, sha256:{e.digest[:12]})")
     return missing
+
+
+def _registered(client: Client, steps: list[StepComparison]) -> list[str]:
+    """A warning per reproduced step that registered model versions (steps run for real)."""
+    out = []
+    for s in steps:
+        versions = client.store.models.versions_of_run(s.new_run_id) if s.new_run_id else []
+        if versions:
+            names = ", ".join(f"{v.name} v{v.version}" for v in versions)
+            out.append(
+                f"step {s.node!r} registered a new model version ({names}): steps run for "
+                "real, and outputs that depend on the registry (version numbers, promotions) "
+                "differ from the original run's"
+            )
+    return out
 
 
 def _code_check(client: Client, recorded: _Recorded, new: Run) -> list[str]:
@@ -557,6 +581,7 @@ def reproduce(
     steps = compare_runs(c, run_id, new_run_id, rtol=rtol)
     first = next((s.node for s in steps if not s.identical), None)
     warnings.extend(_code_check(c, recorded, new_run))
+    warnings.extend(_registered(c, steps))
     if str(run.status) != "finished":
         warnings.append(f"the original run's status is {run.status}")
     return ReproduceReport(
