@@ -72,6 +72,10 @@ _EXPORTS: dict[str, str] = {
     "pipeline": "ninefold.pipelines.definition",
     "seed_everything": "ninefold.pipelines.seeds",
     "reproduce": "ninefold.pipelines.reproduce",
+    "add_schedule": "ninefold.pipelines.schedules",
+    "list_schedules": "ninefold.pipelines.schedules",
+    "remove_schedule": "ninefold.pipelines.schedules",
+    "Scheduler": "ninefold.pipelines.scheduler",
     # errors
     "NinefoldError": "ninefold.errors",
 }
@@ -98,6 +102,8 @@ if TYPE_CHECKING:
     from ninefold.errors import NinefoldError
     from ninefold.pipelines.definition import pipeline, step
     from ninefold.pipelines.reproduce import reproduce
+    from ninefold.pipelines.scheduler import Scheduler
+    from ninefold.pipelines.schedules import add_schedule, list_schedules, remove_schedule
     from ninefold.pipelines.seeds import seed_everything
     from ninefold.registry.api import (
         alias_history,

@@ -67,6 +67,12 @@ def _register() -> None:
     from ninefold.cli import pipelines
 
     app.add_typer(pipelines.app, name="pipelines", help="Run pipelines; show, explain, trace.")
+    from ninefold.cli import schedule
+
+    app.add_typer(schedule.app, name="schedule", help="Cron schedules and triggers of pipelines.")
+    app.command("scheduler", help="Fire schedules on their cron slots and triggers.")(
+        schedule.scheduler_cmd
+    )
     from ninefold.cli import reproduce
 
     app.command("reproduce", help="Re-run a pipeline run from its recorded code; compare hashes.")(

@@ -802,6 +802,7 @@ class Pipeline:
         seed: int | EllipsisType | None = ...,
         client: Client | None = None,
         max_workers: int | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> PipelineRun:
         """Run the pipeline as a tracked run; every step is a child run with lineage.
 
@@ -813,6 +814,7 @@ class Pipeline:
                 alone); each step gets a seed derived from it and its node name.
             client: the tracking client (default: the current project's).
             max_workers: worker processes for the ``process`` executor.
+            tags: extra tags for the pipeline run (a schedule adds its trigger's).
 
         Returns:
             The finished :class:`~ninefold.pipelines.runner.PipelineRun`.
@@ -830,6 +832,7 @@ class Pipeline:
             seed=self.seed if seed is ... else seed,
             client=client,
             max_workers=max_workers,
+            extra_tags=tags,
         )
 
     def sweep(

@@ -749,6 +749,7 @@ def run_pipeline(
     seed: int | None = 0,
     client: Client | None = None,
     max_workers: int | None = None,
+    extra_tags: Mapping[str, str] | None = None,
 ) -> PipelineRun:
     """Run a pipeline (see :meth:`Pipeline.run`)."""
     from ninefold.pipelines.reproduce import source_tags
@@ -762,6 +763,7 @@ def run_pipeline(
     use_cache = pipeline.cache if cache is None else bool(cache)
     engine = get_executor(executor if executor is not None else pipeline.executor, max_workers)
     tags = {
+        **(extra_tags or {}),
         PIPELINE_TAG: pipeline.name,
         "ninefold.pipeline.executor": engine.name,
         "ninefold.pipeline.cache": str(use_cache).lower(),

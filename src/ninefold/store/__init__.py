@@ -28,6 +28,7 @@ from ninefold.store.records import (
     RunStatus,
 )
 from ninefold.store.runs import RunRepository
+from ninefold.store.schedules import ScheduleRepository
 from ninefold.store.search import SearchResult, search
 
 STALE_HEARTBEAT_MS = 10 * 60 * 1000
@@ -66,6 +67,7 @@ class MetadataStore:
         self.costs = CostRepository(self.db)
         self.alerts = AlertRepository(self.db)
         self.pipelines = PipelineRepository(self.db)
+        self.schedules = ScheduleRepository(self.db)
         if reap:
             self.reap_crashed()
 

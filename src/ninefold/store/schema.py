@@ -63,6 +63,7 @@ runs = Table(
     Index(None, "experiment_id", "start_ms"),
     Index(None, "status"),
     Index(None, "parent_run_id"),
+    Index(None, "end_ms"),
     sqlite_with_rowid=False,
 )
 
@@ -342,4 +343,70 @@ lineage_edges = Table(
     Column("created_ms", BigInteger, nullable=False),
     Index(None, "digest", "direction"),
     sqlite_with_rowid=False,
+)
+
+# -- schedules and triggers (issue 4, items 9-10) ----------------------------
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("schedule_id", ID, primary_key=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("target", String(1024), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("executor", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("timezone", String(64), nullable=True),
+    Column("catchup", String(16), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("timeout_s", Float, nullable=True),
+    Column("enabled", Integer, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("cursor_ms", BigInteger, nullable=True),
+    Column("cursor_key", String(512), nullable=True),
+    Column("skipped_total", BigInteger, nullable=False),
+)
+
+schedule_firings = Table(
+    "schedule_firings",
+    metadata,
+    Column("firing_id", ID, primary_key=True),
+    Column("schedule_id", ID, nullable=False),
+    Column("schedule", NAME, nullable=False),
+    Column("event_key", String(512), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("target", String(1024), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("executor", String(64), nullable=True),
+    Column("timeout_s", Float, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("skipped", BigInteger, nullable=False),
+    Column("run_id", ID, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("pid_started", Float, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("claimed_ms", BigInteger, nullable=True),
+    Column("heartbeat_ms", BigInteger, nullable=True),
+    Column("ended_ms", BigInteger, nullable=True),
+    Index(None, "schedule_id", "event_key", unique=True),
+    Index(None, "status"),
+    Index(None, "schedule", "created_ms"),
+)
+
+scheduler_leases = Table(
+    "scheduler_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner_id", ID, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("pid_started", Float, nullable=True),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("heartbeat_ms", BigInteger, nullable=False),
 )
