@@ -49,8 +49,8 @@ from ninefold.store.pipelines import (
 )
 
 if TYPE_CHECKING:
-    from ninefold.store.costs import ResourceUsage
     from ninefold.pipelines.sweeps import KeyClaims
+    from ninefold.store.costs import ResourceUsage
     from ninefold.tracking.client import Client
     from ninefold.tracking.fluent import ActiveRun
 
