@@ -236,21 +236,35 @@ def show_cmd(name: NameArg, as_json: JsonOpt = False) -> None:
     _print_firings(firings, "Recent firings")
 
 
+def _note(firing: Firing) -> str:
+    """Why a firing failed or was skipped, in one line (the error class left out)."""
+    note = firing.error.splitlines()[0] if firing.error else ""
+    head, sep, rest = note.partition(": ")
+    if sep and head.replace(".", "").replace("_", "").isalnum() and head[:1].isalpha():
+        note = rest  # "ninefold.errors.StepFailed: Step ..." -> "Step ..."
+    if firing.skipped:
+        note = f"{firing.skipped} missed slot(s) not run" + (f"; {note}" if note else "")
+    return note
+
+
 def _print_firings(firings: list[Firing], title: str) -> None:
-    t = table(title, "schedule", "event", "status", "when", "run", "note", ids=("run",))
-    for f in firings:
-        note = f.error.splitlines()[0] if f.error else ""
-        if f.skipped:
-            note = f"{f.skipped} missed slot(s) skipped" + (f"; {note}" if note else "")
+    t = table(title, "#", "schedule", "event", "status", "when", "run", ids=("run",))
+    notes = []
+    for number, f in enumerate(firings, 1):
         t.add_row(
+            str(number),
             escape(f.schedule),
             escape(str(f.event.get("label", f.event_key))),
             _status(f.status),
             fmt_time(f.created_ms),
             f.run_id or "-",
-            escape(note[:120]),
         )
+        note = _note(f)
+        if note:
+            notes.append(f"#{number} {escape(note[:300])}")
     console.print(t)
+    for line in notes:
+        console.print(line, highlight=False)
 
 
 @app.command("history")

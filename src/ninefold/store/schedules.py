@@ -77,8 +77,9 @@ class Schedule:
         description: free text.
         created_ms: when it was added; only slots and events after it count.
         updated_ms: when it last changed.
-        cursor_ms: the last cron slot handled, or the time of the newest event handled.
-        cursor_key: the event key that went with ``cursor_ms``.
+        cursor_ms: the last cron slot handled; for event triggers, how far the
+            event feeds were read (the next read looks a little behind it).
+        cursor_key: the newest slot or event claimed.
         skipped_total: slots and events that were skipped or coalesced so far.
     """
 
