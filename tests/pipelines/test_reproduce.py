@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -101,6 +102,7 @@ def _git(repo: Path, *args: str) -> str:
 class Repo:
     root: Path
     pkg: str
+    tmp: Path  # the temporary folder reproduce creates its worktree and files in
 
     @property
     def helpers(self) -> Path:
@@ -150,10 +152,13 @@ def repo(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     # The uncommitted change: the reproduction must use it, not the committed value.
     (folder / "helpers.py").write_text(HELPERS.format(scale=3))
     monkeypatch.syspath_prepend(str(project / "src"))
+    tmp = project.parent / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     # As an editable install would: child processes find the live package too.
     monkeypatch.setenv("PYTHONPATH", str(project / "src"))
     environment._capture.cache_clear()
-    yield Repo(project, pkg)
+    yield Repo(project, pkg, tmp)
     environment._capture.cache_clear()
     for name in [m for m in sys.modules if m == pkg or m.startswith(f"{pkg}.")]:
         del sys.modules[name]
@@ -201,6 +206,7 @@ def test_a_seeded_run_reproduces_bit_for_bit_with_its_uncommitted_change(
     assert new_run.tags["ninefold.pipeline.cache"] == "false"
     assert report.warnings == []
     assert repo.worktrees() == [f"worktree {repo.root}"]
+    assert list(repo.tmp.iterdir()) == []
     assert running_runs(client) == []
 
 
@@ -286,6 +292,7 @@ def test_a_pipeline_that_cannot_be_imported_from_the_worktree_records_nothing(
     assert f"{repo.pkg}.flows:renamed" in message
     assert len(nf_client.store.pipelines.pipeline_runs(None, None)) == before
     assert repo.worktrees() == [f"worktree {repo.root}"]
+    assert list(repo.tmp.iterdir()) == []
     assert running_runs(nf_client) == []
 
 
@@ -365,6 +372,7 @@ def test_keep_worktree_leaves_the_checkout_with_the_diff_applied(
         assert len(repo.worktrees()) == 2
     finally:
         _git(repo.root, "worktree", "remove", "--force", str(kept))
+    assert list(repo.tmp.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -555,8 +555,8 @@ def reproduce(
             "artifacts of the original run are missing from the artifact store (their hashes "
             f"are still compared): {', '.join(missing[:10])}"
         )
-    workdir = Path(tempfile.mkdtemp(prefix="ninefold-reproduce-"))
-    worktree = workdir / "worktree"
+    workdir = Path(tempfile.mkdtemp(prefix="ninefold-reproduce-"))  # the child's spec and log
+    worktree = Path(tempfile.mkdtemp(prefix="ninefold-worktree-"))
     added = False
     try:
         done = _git(
@@ -571,12 +571,12 @@ def reproduce(
         _apply(recorded, worktree)
         new_run_id, error = _run_child(recorded, c, root, worktree, workdir)
     finally:
-        if not keep_worktree:
-            if added:
-                _git(["worktree", "remove", "--force", str(worktree)], root)
-            shutil.rmtree(workdir, ignore_errors=True)
-            if added:
-                _git(["worktree", "prune"], root)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if added and not keep_worktree:
+            _git(["worktree", "remove", "--force", str(worktree)], root)
+        if not added or not keep_worktree:
+            shutil.rmtree(worktree, ignore_errors=True)
+            _git(["worktree", "prune"], root)
     new_run = c.store.runs.get(new_run_id)
     steps = compare_runs(c, run_id, new_run_id, rtol=rtol)
     first = next((s.node for s in steps if not s.identical), None)
