@@ -101,7 +101,7 @@ def evaluate(model: Pipeline, test_df: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
-@nf.step
+@nf.step(side_effects=True)
 def register(
     model: Pipeline, metrics: dict[str, float], min_auc: float, margin: float
 ) -> dict[str, Any]:
@@ -109,7 +109,9 @@ def register(
 
     ``nf.challenge`` makes the new version ``@challenger`` and promotes it to
     ``@champion`` only if its AUC beats the champion's by ``margin``; the
-    decision is recorded on the version (``ninefold models show``).
+    decision is recorded on the version (``ninefold models show``). The step
+    changes the registry, so it declares ``side_effects=True``: ``ninefold
+    reproduce`` reuses its recorded result instead of registering again.
     """
     if metrics["auc"] < min_auc:
         return {"registered": False, "why": f"auc {metrics['auc']:.4f} < {min_auc}"}
@@ -197,7 +199,8 @@ def main() -> None:
         f"  ninefold pipelines explain {run.run_id}\n"
         f"  ninefold pipelines show {run.run_id}\n"
         f"  ninefold pipelines lineage models:/{MODEL}@champion\n"
-        f"  ninefold pipelines graph {Path(__file__).resolve()}:training"
+        f"  ninefold pipelines graph {Path(__file__).resolve()}:training\n"
+        f"  ninefold pipelines graph {run.run_id} --format html -o run.html"
     )
 
 

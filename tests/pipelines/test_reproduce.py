@@ -89,6 +89,25 @@ def noisy(n: int = 5):
 @nf.pipeline
 def shifted(n: int = 5):
     return total(shift(sample(n)))
+
+
+@nf.step(side_effects=True)
+def publish(value: float) -> int:
+    # Appends to a ledger outside the store: running it twice would publish twice.
+    ledger = Path(os.environ["REPRO_LEDGER"])
+    with ledger.open("a") as out:
+        print(value, file=out)
+    return len(ledger.read_text().splitlines())
+
+
+@nf.pipeline
+def published(n: int = 5):
+    return publish(total(sample(n)))
+
+
+@nf.pipeline
+def published_noisy(n: int = 5):
+    return publish(total(jitter(sample(n))))
 """
 
 
@@ -334,6 +353,42 @@ def test_a_step_that_fails_in_the_reproduction_is_reported_and_recorded(
     assert rows["total"].new_run_id is None  # never started: reported from the original
     assert any(f"src/{repo.pkg}/offset.txt" in w for w in report.warnings)
     assert nf_client.get_run(report.new_run_id).tags[REPRODUCE_TAG] == original.run_id
+    assert running_runs(nf_client) == []
+
+
+def test_a_step_with_side_effects_reuses_its_outputs_instead_of_acting_again(
+    repo: Repo, nf_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = repo.tmp.parent / "ledger.txt"
+    monkeypatch.setenv("REPRO_LEDGER", str(ledger))
+    original = repo.module().published.run()
+    assert ledger.read_text().splitlines() == [str(_expected_total(3))]
+
+    report = reproduce(original.run_id)
+
+    assert report.identical, report.to_dict()
+    rows = {s.node: s for s in report.steps}
+    assert rows["publish"].identical
+    assert ledger.read_text().splitlines() == [str(_expected_total(3))]  # published once
+    assert running_runs(nf_client) == []
+
+
+def test_a_step_with_side_effects_and_new_inputs_is_not_run_again(
+    repo: Repo, nf_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = repo.tmp.parent / "ledger.txt"
+    monkeypatch.setenv("REPRO_LEDGER", str(ledger))
+    original = repo.module().published_noisy.run()
+
+    report = reproduce(original.run_id)
+
+    assert not report.identical
+    assert report.first_divergence == "jitter"
+    rows = {s.node: s for s in report.steps}
+    assert rows["publish"].new_status == "failed"
+    assert report.error is not None
+    assert "side effects" in report.error
+    assert len(ledger.read_text().splitlines()) == 1  # the original run's line only
     assert running_runs(nf_client) == []
 
 

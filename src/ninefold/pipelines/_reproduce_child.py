@@ -120,6 +120,7 @@ def main(argv: list[str]) -> int:
         return 0
 
     from ninefold.errors import StepFailed
+    from ninefold.pipelines.runner import run_pipeline
     from ninefold.tracking.client import Client
 
     client = Client(spec["store_url"], spec["artifact_root"])
@@ -127,8 +128,16 @@ def main(argv: list[str]) -> int:
     run_id: str | None = None
     error: str | None = None
     try:
-        run_id = pipeline.run(
-            spec["params"], executor="inline", cache=False, seed=spec["seed"], client=client
+        # Steps declared with side effects (registering a model, moving an alias) are
+        # not run again: they reuse the original outputs when their inputs reproduced.
+        run_id = run_pipeline(
+            pipeline,
+            spec["params"],
+            executor="inline",
+            cache=False,
+            seed=spec["seed"],
+            client=client,
+            side_effects=False,
         ).run_id
     except StepFailed as exc:
         run_id, error = exc.pipeline_run_id or None, f"{type(exc).__name__}: {exc}"

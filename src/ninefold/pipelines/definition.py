@@ -197,6 +197,7 @@ class Step(Generic[P, R]):
         gpus: float | None = None,
         outputs: Sequence[str] | None = None,
         trusted: bool = False,
+        side_effects: bool = False,
     ) -> None:
         if not callable(fn) or not hasattr(fn, "__code__"):
             raise PipelineDefinitionError(
@@ -238,6 +239,11 @@ class Step(Generic[P, R]):
             else float(_positive(gpus, f"Step {self.name!r}: gpus", zero=True)),
         )
         self.trusted = bool(trusted)
+        if not isinstance(side_effects, bool):
+            raise PipelineDefinitionError(
+                f"Step {self.name!r}: side_effects must be True or False."
+            )
+        self.side_effects = side_effects
         self.signature = inspect.signature(fn)
         for p in self.signature.parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -355,6 +361,7 @@ def step(
     gpus: float | None = None,
     outputs: Sequence[str] | None = None,
     trusted: bool = False,
+    side_effects: bool = False,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -369,7 +376,9 @@ def step(fn: Callable[P, R] | None = None, /, **options: Any) -> Any:
             factor per attempt); ``timeout_s`` per attempt; ``cpus``, ``memory``
             (``"4GiB"``) and ``gpus`` it needs; ``outputs`` (names of the items of
             a returned tuple); ``trusted`` (allow pickle for values no safe format
-            can store).
+            can store); ``side_effects`` (the step changes something besides its
+            outputs, such as registering a model or moving an alias: ``ninefold
+            reproduce`` then reuses its recorded outputs instead of running it again).
 
     Example:
         >>> import ninefold as nf

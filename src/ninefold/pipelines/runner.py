@@ -360,6 +360,8 @@ class _Scheduler:
         self.waiting: dict[Future[None], Node] = {}
         self.waited: set[str] = set()
         self.usages: list[ResourceUsage] = []
+        self.side_effects = True
+        """False: steps with side effects reuse earlier outputs instead of running."""
 
     # -- helpers ---------------------------------------------------------------
 
@@ -508,6 +510,7 @@ class _Scheduler:
             outputs=step.outputs,
         )
         key = cache_mod.cache_key(parts)
+        replay = step.side_effects and not self.side_effects
         found = lookup(
             self.client,
             pipeline=self.pipeline.name,
@@ -515,9 +518,9 @@ class _Scheduler:
             step=step.qualified_name,
             parts=parts,
             key=key,
-            run_cache=self.use_cache,
-            step_cache=step.cache,
-            expire_s=step.expire_s,
+            run_cache=self.use_cache or replay,
+            step_cache=step.cache or replay,
+            expire_s=None if replay else step.expire_s,
             pipeline_run_id=self.run.run_id,
         )
         if self.claims is not None and found.cache == "miss" and node.id not in self.waited:
@@ -581,6 +584,25 @@ class _Scheduler:
             return
         self.flush(start=(run_id, new_run))
         started = _Started(node, run_id, inputs, execution)
+        if replay:
+            # Running it again would act on the world a second time (register a model,
+            # move an alias): with inputs no earlier execution had, it does not run.
+            not_run: Future[TaskResult] = Future()
+            not_run.set_result(
+                TaskResult(
+                    error=(
+                        f"Step {node.id!r} has side effects and was not run again: no earlier "
+                        f"execution had the same inputs, code and params, so there are no "
+                        f"outputs to reuse ({'; '.join(found.reasons) or 'cache miss'})."
+                    ),
+                    error_type="SideEffectsNotReplayed",
+                    start_ms=new_run.start_ms,
+                    end_ms=now_ms(),
+                )
+            )
+            self.inflight[not_run] = started
+            self.finish(not_run)
+            return
         modules = tuple(
             m for m in ("numpy", "torch") if m in sys.modules or m in code.distributions
         )
@@ -750,8 +772,14 @@ def run_pipeline(
     client: Client | None = None,
     max_workers: int | None = None,
     extra_tags: Mapping[str, str] | None = None,
+    side_effects: bool = True,
 ) -> PipelineRun:
-    """Run a pipeline (see :meth:`Pipeline.run`)."""
+    """Run a pipeline (see :meth:`Pipeline.run`).
+
+    With ``side_effects=False`` (a reproduction) a step declared with
+    ``side_effects=True`` is not run: it reuses the outputs of an earlier
+    execution with the same cache key, or fails, naming why, when none exists.
+    """
     from ninefold.pipelines.reproduce import source_tags
     from ninefold.pipelines.seeds import _check
     from ninefold.tracking.client import get_client
@@ -774,7 +802,7 @@ def run_pipeline(
     # One idle connection held for the whole run keeps SQLite from checkpointing its
     # log each time the run's many short transactions close their connections.
     with client.store.pipelines.session():
-        return _run(pipeline, graph, engine, client, use_cache, seed, tags)
+        return _run(pipeline, graph, engine, client, use_cache, seed, tags, side_effects)
 
 
 def _run(
@@ -785,6 +813,7 @@ def _run(
     use_cache: bool,
     seed: int | None,
     tags: dict[str, str],
+    side_effects: bool = True,
 ) -> PipelineRun:
     from ninefold.tracking.fluent import _error_summary, start_run
 
@@ -812,6 +841,7 @@ def _run(
             use_cache,
             seed,
         )
+        scheduler.side_effects = side_effects
         scheduler.execute()
     except BaseException as exc:
         status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
