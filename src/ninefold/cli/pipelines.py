@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -193,29 +196,68 @@ def explain_cmd(run_id: str, as_json: JsonOpt = False) -> None:
             console.print(f"  - {reason}", highlight=False, markup=False)
 
 
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
 @app.command("graph")
 def graph_cmd(
-    spec: Spec,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="MODULE:PIPELINE, path/to/file.py:PIPELINE, or the id of a pipeline run "
+            "(each step coloured by what happened to it: cache hit, ran, failed).",
+            metavar="PIPELINE|RUN",
+        ),
+    ],
     param: ParamOpt = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="text (default), mermaid or json.")
+        str,
+        typer.Option(
+            "--format", "-f", help="text (default), mermaid, json, svg or html (standalone page)."
+        ),
     ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a pipeline's steps and how they connect, without running anything."""
+    """Show a pipeline's steps and how they connect (or how a run went), as text or a picture."""
     from ninefold.errors import InvalidArgument
-    from ninefold.pipelines.loading import load_pipeline, parse_params
+    from ninefold.pipelines import graph_render
 
-    pipeline = load_pipeline(spec)
-    graph = pipeline.graph(parse_params(param or [], pipeline))
-    if as_json or fmt == "json":
-        emit_json(graph.to_dict())
-    elif fmt == "mermaid":
-        typer.echo(graph.to_mermaid())
-    elif fmt == "text":
-        typer.echo(graph.to_text())
+    formats = ("text", "mermaid", "json", "svg", "html")
+    fmt = "json" if as_json else fmt
+    if fmt not in formats:
+        raise InvalidArgument(f"--format {fmt!r}: use {', '.join(formats)}.")
+    if _RUN_ID.match(spec):
+        if param:
+            raise InvalidArgument("--param applies to a pipeline, not to a run: drop it.")
+        view = graph_render.run_view(spec)
+        as_dict, graph_text = view.to_dict, {"text": view.to_text, "mermaid": view.to_mermaid}
     else:
-        raise InvalidArgument(f"--format {fmt!r}: use text, mermaid or json.")
+        from ninefold.pipelines.loading import load_pipeline, parse_params
+
+        pipeline = load_pipeline(spec)
+        graph = pipeline.graph(parse_params(param or [], pipeline))
+        view = graph_render.GraphView.from_graph(graph)
+        as_dict, graph_text = graph.to_dict, {"text": graph.to_text, "mermaid": graph.to_mermaid}
+    if fmt == "json":
+        text = json.dumps(as_dict(), indent=2, default=repr)
+    elif fmt == "svg":
+        text = graph_render.graph_svg(view)
+    elif fmt == "html":
+        text = graph_render.graph_html(view)
+    else:
+        text = graph_text[fmt]()
+    if output is None:
+        if fmt == "json":
+            emit_json(json.loads(text))
+        else:
+            typer.echo(text.rstrip("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    console.print(f"Wrote {fmt} of {len(view.nodes)} steps to {output}", highlight=False)
 
 
 @app.command("lineage")
