@@ -25,8 +25,9 @@ demo: $(STAMP)
 	$(BIN)/python examples/pipelines/train.py
 
 ## test: run the whole test suite
+# loadgroup keeps each xdist_group on one worker: one local Ray for the Ray tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --timeout=600 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout=600 $(PYTEST_ARGS)
 
 ## lint: ruff, formatting, mypy strict and layer contracts
 lint: $(STAMP)

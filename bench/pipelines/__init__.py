@@ -14,6 +14,8 @@ or ``python -m bench.pipelines``). The pipelines are in :mod:`bench.pipelines.fl
 * ``pipelines_lr3``: the scikit-learn pipeline cold and cached in one process,
   next to plain calls.
 * ``pipelines_map``: a 100-branch map, inline and on the process executor (2 workers).
+* ``pipelines_fanout``: the same map on ``process`` and on a local Ray (2 CPUs),
+  with Ray's start timed apart (:mod:`bench.pipelines.fanout`).
 
 The peers (ZenML, Kedro, Metaflow, Prefect) are not installed in this
 environment; their figures on this machine are in shared/research/pipelines.md,
@@ -22,6 +24,7 @@ measured by the peer research, not in the same run.
 
 from __future__ import annotations
 
+from bench.pipelines.fanout import bench as bench_fanout
 from bench.pipelines.run import bench_chain10, bench_lr3, bench_map, bench_overhead
 
 BENCHMARKS = {
@@ -29,6 +32,14 @@ BENCHMARKS = {
     "pipelines_chain10": bench_chain10,
     "pipelines_lr3": bench_lr3,
     "pipelines_map": bench_map,
+    "pipelines_fanout": bench_fanout,
 }
 
-__all__ = ["BENCHMARKS", "bench_chain10", "bench_lr3", "bench_map", "bench_overhead"]
+__all__ = [
+    "BENCHMARKS",
+    "bench_chain10",
+    "bench_fanout",
+    "bench_lr3",
+    "bench_map",
+    "bench_overhead",
+]

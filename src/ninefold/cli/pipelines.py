@@ -46,10 +46,16 @@ def run_cmd(
     spec: Spec,
     param: ParamOpt = None,
     executor: Annotated[
-        str, typer.Option("--executor", "-x", help="inline (default) or process.")
+        str,
+        typer.Option(
+            "--executor",
+            "-x",
+            help="inline (default), process, ray (local Ray) or ray://HOST:PORT (a Ray cluster).",
+        ),
     ] = "",
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Worker processes for --executor process.")
+        int | None,
+        typer.Option("--workers", help="Worker processes (process); steps in flight (ray)."),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="The run's seed.")] = None,

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         register_materializer,
         unregister_materializer,
     )
+    from ninefold.pipelines.ray_executor import RayExecutor
     from ninefold.pipelines.reproduce import ReproduceReport, reproduce
     from ninefold.pipelines.runner import PipelineRun, PlannedStep
     from ninefold.pipelines.sweeps import SweepResult
@@ -53,6 +54,7 @@ _LAZY = {
     "Executor": "ninefold.pipelines.executors",
     "InlineExecutor": "ninefold.pipelines.executors",
     "ProcessExecutor": "ninefold.pipelines.executors",
+    "RayExecutor": "ninefold.pipelines.ray_executor",
     "LineageGraph": "ninefold.pipelines.lineage",
     "downstream": "ninefold.pipelines.lineage",
     "upstream": "ninefold.pipelines.lineage",
@@ -77,6 +79,7 @@ __all__ = [
     "PipelineRun",
     "PlannedStep",
     "ProcessExecutor",
+    "RayExecutor",
     "Ref",
     "ReproduceReport",
     "Step",

@@ -817,12 +817,16 @@ class Pipeline:
 
         Args:
             params: values for the pipeline function's parameters.
-            executor: ``"inline"`` (default), ``"process"``, or an executor object.
+            executor: ``"inline"`` (default), ``"process"``, ``"ray"`` (a local Ray,
+                or the one already initialised), ``"ray://HOST:PORT"`` (a Ray cluster;
+                needs ``ninefold[ray]``), or an executor object such as
+                :class:`~ninefold.pipelines.ray_executor.RayExecutor`.
             cache: False to run every step (the default follows the pipeline).
             seed: the run's seed (default: the pipeline's; None leaves random state
                 alone); each step gets a seed derived from it and its node name.
             client: the tracking client (default: the current project's).
-            max_workers: worker processes for the ``process`` executor.
+            max_workers: worker processes for the ``process`` executor; the most
+                steps handed to Ray at once for ``ray``.
             tags: extra tags for the pipeline run (a schedule adds its trigger's).
 
         Returns:
@@ -931,7 +935,7 @@ def pipeline(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         fn: the function (when used as ``@nf.pipeline`` without parentheses).
         **options: ``name`` (default: the function's name); ``experiment`` its
             runs go to (default: the name); ``seed`` (default 0; None to leave
-            random state alone); ``executor`` (``"inline"`` or ``"process"``);
+            random state alone); ``executor`` (``"inline"``, ``"process"``, ``"ray"``);
             ``cache`` (False: run every step); ``trusted`` (every step may use pickle).
 
     Example:

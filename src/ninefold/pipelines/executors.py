@@ -410,13 +410,22 @@ class ProcessExecutor(Executor):
 
 
 def get_executor(spec: str | Executor | None, max_workers: int | None = None) -> Executor:
-    """An executor from a name (``inline``, ``process``) or an executor object."""
+    """An executor from a name or an executor object.
+
+    Names: ``inline``, ``process``, ``ray`` (a local Ray, or the one already
+    initialised) and ``ray://HOST:PORT`` (a Ray cluster's client server).
+    """
     if isinstance(spec, Executor):
         return spec
     if spec is None or spec == "inline":
         return InlineExecutor()
     if spec == "process":
         return ProcessExecutor(max_workers)
+    if isinstance(spec, str) and (spec == "ray" or spec.startswith("ray://")):
+        from ninefold.pipelines.ray_executor import RayExecutor
+
+        return RayExecutor(None if spec == "ray" else spec, max_workers=max_workers)
     raise InvalidArgument(
-        f"Unknown executor {spec!r}; use 'inline' or 'process' (or pass an Executor object)."
+        f"Unknown executor {spec!r}; use 'inline', 'process', 'ray' or 'ray://HOST:PORT' "
+        "(or pass an Executor object)."
     )
