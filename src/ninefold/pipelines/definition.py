@@ -876,7 +876,7 @@ class Pipeline:
             client: the tracking client.
             max_workers: as for :meth:`run`.
             max_parallel: at most this many combinations at once (default: the
-                executor's workers); 1 runs them one after another.
+                executor's workers, at most 16); 1 runs them one after another.
 
         Returns:
             The sweep's parent run id and every pipeline run; each run also carries

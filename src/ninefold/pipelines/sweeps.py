@@ -2,7 +2,8 @@
 
 On a parallel executor (``process``, ``ray``) the combinations run at the same
 time: each combination's pipeline run is driven from a thread of its own
-(at most ``max_parallel`` at once) and every run submits its steps to one
+(at most ``max_parallel`` at once: by default the executor's workers, at most
+:data:`MAX_PARALLEL`) and every run submits its steps to one
 shared executor, so the workers are shared too. On ``inline`` they run one
 after another.
 
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     from ninefold.tracking.fluent import ActiveRun
 
 SWEEP_TAG = "ninefold.pipeline.sweep"
+
+MAX_PARALLEL = 16
+"""Combinations run at once by default, at most: each drives a pipeline run from a
+thread of this process and talks to the metadata store."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,8 @@ def run_sweep(
     engine = SharedExecutor(
         get_executor(executor if executor is not None else pipeline.executor, max_workers)
     )
-    drivers = min(len(combos), max_parallel or engine.max_workers) if engine.parallel else 1
+    default = min(engine.max_workers, MAX_PARALLEL)
+    drivers = min(len(combos), max_parallel or default) if engine.parallel else 1
     result = SweepResult("")
     try:
         with start_run(
