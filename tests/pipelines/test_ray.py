@@ -362,19 +362,23 @@ def test_an_unreachable_ray_address_fails_fast_and_leaves_nothing_running(
     port = _closed_port()
     address = f"ray://127.0.0.1:{port}"
     ninefold = Path(sys.executable).with_name("ninefold")
-    done = subprocess.run(
-        [str(ninefold), "pipelines", "run", "ray_cli_flow.py:remote_flow", "-x", address],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode != 0
-    message = " ".join(done.stderr.split())
-    assert f"Cannot reach the Ray cluster at 'ray://127.0.0.1:{port}'" in message, done.stderr
+    # The address given on the command line, then through RAY_ADDRESS with `-x ray`.
+    for executor, env in ((address, {}), ("ray", {"RAY_ADDRESS": address})):
+        done = subprocess.run(
+            [str(ninefold), "pipelines", "run", "ray_cli_flow.py:remote_flow", "-x", executor],
+            cwd=project,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode != 0
+        message = " ".join(done.stderr.split())
+        assert f"Cannot reach the Ray cluster at '{address}'" in message, done.stderr
     assert running_runs(nf_client) == []
-    [(run_id, _)] = nf_client.store.pipelines.pipeline_runs("remote_flow")
-    assert nf_client.get_run(run_id).status == "failed"
+    runs = nf_client.store.pipelines.pipeline_runs("remote_flow")
+    assert len(runs) == 2
+    assert {nf_client.get_run(run_id).status for run_id, _ in runs} == {"failed"}
 
 
 def test_without_ray_installed_the_error_names_the_extra(

@@ -182,11 +182,13 @@ class RayExecutor(Executor):
     """Runs each step as a Ray task with the step's declared resources.
 
     Args:
-        address: ``None`` (default) for a local Ray started on first use, or the
-            Ray already initialised in this process; ``"ray://HOST:PORT"`` for a
-            cluster's Ray client server; ``"HOST:PORT"`` for a cluster's head node
-            reachable from this machine; ``"auto"`` for the cluster this machine
-            belongs to. An initialised Ray is always used as it is.
+        address: ``None`` (default) for what ``ray.init()`` finds: the address
+            in ``RAY_ADDRESS``, a cluster that ``ray start`` runs on this machine,
+            or else a new local Ray; ``"local"`` for a new local Ray;
+            ``"ray://HOST:PORT"`` for a cluster's Ray client server;
+            ``"HOST:PORT"`` for a cluster's head node reachable from this
+            machine; ``"auto"`` for the cluster this machine belongs to. A Ray
+            already initialised in this process is always used as it is.
         init_kwargs: more arguments for ``ray.init`` when the executor starts or
             connects to Ray (``num_cpus``, ``runtime_env``, ...).
         max_workers: the most steps handed to Ray at once (default 256); Ray
@@ -223,7 +225,8 @@ class RayExecutor(Executor):
         ):
             raise InvalidArgument(f"max_workers={max_workers!r} must be a positive integer.")
         self.address = None if address is None else address.strip()
-        self._target = None if self.address is None else _host_port(self.address)
+        if self.address is not None:
+            _host_port(self.address)  # refuse a malformed address now, not at the first step
         self.init_kwargs = dict(init_kwargs or {})
         self.max_workers = max_workers or MAX_IN_FLIGHT
         self.check_fit = check_fit
@@ -243,17 +246,19 @@ class RayExecutor(Executor):
             if self._remote is not None and ray.is_initialized():
                 return ray
             if not ray.is_initialized():
-                if self._target is not None:
-                    assert self.address is not None
-                    _probe(self.address, *self._target)
+                # ray.init reads RAY_ADDRESS when given no address; probe that one too.
+                address = self.address or os.environ.get("RAY_ADDRESS") or None
+                target = None if address is None else _host_port(address)
+                if address is not None and target is not None:
+                    _probe(address, *target)
                 kwargs = {"include_dashboard": False, **self.init_kwargs}
                 try:
                     ray.init(address=self.address, **kwargs)
                 except Exception as exc:
-                    if self.address is None:
+                    if address is None:
                         where, hint = "a local Ray", "Pass init_kwargs for ray.init, or call it."
                     else:
-                        where = repr(self.address)
+                        where = repr(address)
                         hint = (
                             "Check the address, that the cluster runs the same Ray and Python "
                             "versions as this machine, and its authentication settings."
