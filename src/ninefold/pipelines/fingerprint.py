@@ -24,6 +24,7 @@ import re
 import sys
 import sysconfig
 import textwrap
+import threading
 import types
 from dataclasses import dataclass, field
 from functools import cache
@@ -123,13 +124,28 @@ def _code_hash(code: types.CodeType) -> str:
     return h.hexdigest()
 
 
+_parse_lock = threading.Lock()
+
+
+def _parse_source(source: str) -> ast.Module:
+    """``ast.parse``, one thread at a time.
+
+    CPython 3.11 keeps the AST constructor's recursion depth in state shared by
+    threads, so parsing in several threads at once (the driver threads of a
+    parallel sweep) can fail with "AST constructor recursion depth mismatch"
+    (python/cpython#106905).
+    """
+    with _parse_lock:
+        return ast.parse(source)
+
+
 def _parse(obj: Any) -> ast.AST | None:
     try:
         source = inspect.getsource(obj)
     except (OSError, TypeError):
         return None
     try:
-        tree = ast.parse(textwrap.dedent(source))
+        tree = _parse_source(textwrap.dedent(source))
     except SyntaxError:
         return None
     if not tree.body:
@@ -247,7 +263,7 @@ def _module_assignments(module: types.ModuleType) -> dict[str, str]:
     if cached is not None and cached[0] == mtime:
         return cached[1]
     try:
-        tree = ast.parse(inspect.getsource(module))
+        tree = _parse_source(inspect.getsource(module))
     except (OSError, TypeError, SyntaxError):
         tree = ast.Module(body=[], type_ignores=[])
     parts: dict[str, list[str]] = {}
