@@ -23,6 +23,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart/demo.py
 	$(BIN)/python examples/pipelines/train.py
+	$(BIN)/python examples/pipelines/continuous.py
 
 ## test: run the whole test suite
 # loadgroup keeps each xdist_group on one worker: one local Ray for the Ray tests.
