@@ -44,6 +44,7 @@ BENCHMARKS: dict[str, str] = {
     "pipelines_lr3": "pipelines.run:bench_lr3",
     "pipelines_map": "pipelines.run:bench_map",
     "pipelines_fanout": "pipelines.fanout:bench",  # 100-branch map: process vs Ray
+    "pipelines_peers": "pipelines.compare:bench_peers",  # + ZenML, Kedro, Metaflow, Prefect
     # resource sampler of expense monitoring (bench/costs; also `python -m bench.costs`)
     "cost_overhead": "costs.overhead:bench",
     "cost_slowdown": "costs.slowdown:bench",

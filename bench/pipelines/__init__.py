@@ -17,13 +17,17 @@ or ``python -m bench.pipelines``). The pipelines are in :mod:`bench.pipelines.fl
 * ``pipelines_fanout``: the same map on ``process`` and on a local Ray (2 CPUs),
   with Ray's start timed apart (:mod:`bench.pipelines.fanout`).
 
-The peers (ZenML, Kedro, Metaflow, Prefect) are not installed in this
-environment; their figures on this machine are in shared/research/pipelines.md,
-measured by the peer research, not in the same run.
+* ``pipelines_peers``: ninefold next to ZenML, Kedro, Metaflow and Prefect in the same
+  run, every tool measured by the same loop (chain10 and lr3 as whole processes, cold
+  and second run; in-process overhead per step), with ratios and the issue's targets.
+  The peers run in their own virtual environments (``bench/pipelines/peers/setup.sh``);
+  ``python -m bench.pipelines --peers`` or ``python -m bench --only pipelines``. See
+  ``bench/pipelines/README.md``.
 """
 
 from __future__ import annotations
 
+from bench.pipelines.compare import bench_peers
 from bench.pipelines.fanout import bench as bench_fanout
 from bench.pipelines.run import bench_chain10, bench_lr3, bench_map, bench_overhead
 
@@ -33,6 +37,7 @@ BENCHMARKS = {
     "pipelines_lr3": bench_lr3,
     "pipelines_map": bench_map,
     "pipelines_fanout": bench_fanout,
+    "pipelines_peers": bench_peers,
 }
 
 __all__ = [
@@ -42,4 +47,5 @@ __all__ = [
     "bench_lr3",
     "bench_map",
     "bench_overhead",
+    "bench_peers",
 ]
