@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from ninefold.pipelines.fingerprint import Fingerprinter, distribution_of, is_user_module
@@ -93,3 +97,39 @@ def test_library_modules_are_not_user_code() -> None:
     assert is_user_module(tests)
     assert distribution_of("sklearn") == ("scikit-learn", sklearn.__version__)
     assert distribution_of("json") is None
+
+
+LAZY_IMPORT = """
+import sys
+
+import ninefold as nf
+from ninefold.pipelines.fingerprint import Fingerprinter
+
+
+@nf.step
+def sort_them(xs: list[int]) -> list[int]:
+    from sortedcontainers.sortedlist import SortedList
+
+    return list(SortedList(xs))
+
+
+printed = Fingerprinter().step(sort_them.fn)
+print(printed.distributions.get("sortedcontainers"), "sortedcontainers" in sys.modules)
+"""
+
+
+def test_a_library_imported_inside_a_step_counts_by_version_without_being_imported(
+    tmp_path: Path,
+) -> None:
+    # A fresh interpreter: the driver must learn the library's version from its
+    # installed metadata, not by importing it (seconds for some libraries).
+    import importlib.metadata
+
+    script = tmp_path / "lazy_step.py"
+    script.write_text(LAZY_IMPORT)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    version, imported = done.stdout.split()
+    assert version == importlib.metadata.version("sortedcontainers")
+    assert imported == "False"

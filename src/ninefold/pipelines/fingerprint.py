@@ -80,13 +80,44 @@ def is_user_module(module: types.ModuleType | None) -> bool:
         result = False
     else:
         path = getattr(module, "__file__", None)
-        if path is None:
-            result = name == "__main__"
-        else:
-            real = os.path.realpath(path)
-            result = not real.startswith(_excluded_roots())
+        result = name == "__main__" if path is None else _is_user_path(path)
     _user_modules[name] = result
     return result
+
+
+def _is_user_path(path: str) -> bool:
+    return not os.path.realpath(path).startswith(_excluded_roots())
+
+
+def _top_level_path(top: str) -> str | None:
+    """Where the top-level module ``top`` lives, found without importing it (None: unknown)."""
+    module = sys.modules.get(top)
+    if module is not None:
+        return getattr(module, "__file__", None)
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: nothing gets imported
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.origin not in (None, "built-in", "frozen", "namespace"):
+        return spec.origin
+    locations = list(spec.submodule_search_locations or ())
+    return os.path.join(locations[0], "__init__.py") if locations else None
+
+
+def _installed_elsewhere(mod_name: str) -> bool:
+    """Whether ``mod_name`` is a library module (site-packages, stdlib, ninefold) not yet imported.
+
+    Decided from where its top-level package lives, so that a step importing
+    ``sklearn.datasets`` inside its body is fingerprinted by scikit-learn's version
+    without importing scikit-learn into the driver (seconds for some libraries).
+    """
+    top = mod_name.split(".")[0]
+    if top == "ninefold" or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return True
+    path = _top_level_path(top)
+    return path is not None and not _is_user_path(path)
 
 
 def _strip(node: ast.AST) -> ast.AST:
@@ -338,9 +369,8 @@ def distribution_of(top: str) -> tuple[str, str] | None:
     Reads the ``*.dist-info`` folders next to the module (name match first, then
     the RECORD files): much cheaper than scanning every installed distribution.
     """
-    module = sys.modules.get(top)
-    path = getattr(module, "__file__", None)
-    if module is None or path is None or top in sys.stdlib_module_names:
+    path = _top_level_path(top)
+    if path is None or top in sys.stdlib_module_names:
         return None
     pkg = Path(path).parent if Path(path).name == "__init__.py" else Path(path)
     folder = str(pkg.parent)
@@ -354,7 +384,7 @@ def distribution_of(top: str) -> tuple[str, str] | None:
         m = _DIST_DIR.match(entry)
         if m and _owns(folder, entry, top):
             return _read_name(folder, entry, m["name"]), m["version"]
-    version = getattr(module, "__version__", None)
+    version = getattr(sys.modules.get(top), "__version__", None)
     return (top, str(version)) if isinstance(version, str) else None
 
 
@@ -429,6 +459,9 @@ class Fingerprinter:
                 return
         module = sys.modules.get(mod_name)
         if module is None:
+            if _installed_elsewhere(mod_name):
+                self._distribution(mod_name, out)
+                return
             try:
                 module = importlib.import_module(mod_name)
             except Exception:
