@@ -66,7 +66,8 @@ def run_cmd(
 ) -> None:
     """Run a pipeline: every step is a tracked child run; cached steps are skipped."""
     from ninefold.pipelines.loading import load_pipeline, parse_params
-    from ninefold.pipelines.runner import explain_lines, plan_pipeline
+    from ninefold.pipelines.planning import plan_pipeline
+    from ninefold.pipelines.runner import explain_lines
 
     pipeline = load_pipeline(spec)
     params = parse_params(param or [], pipeline)

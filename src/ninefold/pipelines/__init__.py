@@ -45,9 +45,10 @@ if TYPE_CHECKING:
         register_materializer,
         unregister_materializer,
     )
+    from ninefold.pipelines.planning import PlannedStep
     from ninefold.pipelines.ray_executor import RayExecutor
     from ninefold.pipelines.reproduce import ReproduceReport, reproduce
-    from ninefold.pipelines.runner import PipelineRun, PlannedStep
+    from ninefold.pipelines.runner import PipelineRun
     from ninefold.pipelines.sweeps import SweepResult
 
 _LAZY = {
@@ -63,7 +64,7 @@ _LAZY = {
     "unregister_materializer": "ninefold.pipelines.materializers",
     "PipelineRun": "ninefold.pipelines.runner",
     "SweepResult": "ninefold.pipelines.sweeps",
-    "PlannedStep": "ninefold.pipelines.runner",
+    "PlannedStep": "ninefold.pipelines.planning",
     "ReproduceReport": "ninefold.pipelines.reproduce",
     "reproduce": "ninefold.pipelines.reproduce",
 }

@@ -22,10 +22,19 @@ import hashlib
 import json
 import platform
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from ninefold._ids import now_ms
 from ninefold.pipelines.fingerprint import CodePrint
 from ninefold.pipelines.values import decode, display, encode
+from ninefold.store.pipelines import LineageEdge, StepExecution
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ninefold.pipelines.executors import ArtifactSpec
+    from ninefold.tracking.client import Client
 
 NO_PREVIOUS = "no earlier successful execution of this step"
 
@@ -138,3 +147,82 @@ def reasons(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[st
     if previous.get("outputs") != current.get("outputs"):
         out.append(f"outputs {previous.get('outputs')} -> {current.get('outputs')}")
     return out
+
+
+def _fmt_seconds(seconds: float) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass
+class Lookup:
+    """The cache's answer for one step."""
+
+    cache: str
+    reasons: list[str]
+    source: StepExecution | None = None
+    outputs: list[LineageEdge] = field(default_factory=list)
+
+
+def lookup(
+    client: Client,
+    *,
+    pipeline: str,
+    node: str,
+    step: str,
+    parts: dict[str, Any],
+    key: str,
+    run_cache: bool,
+    step_cache: bool,
+    expire_s: float | None,
+    pipeline_run_id: str | None = None,
+) -> Lookup:
+    """Whether a step with these cache components hits, and if not, why not."""
+    repo = client.store.pipelines
+    if not run_cache:
+        return Lookup("off", ["cache disabled for this run"])
+    if not step_cache:
+        return Lookup("off", ["cache disabled for this step (cache=False)"])
+    cached = repo.cached(key)
+    if cached is not None:
+        found, outputs = cached
+        age_ms = now_ms() - found.created_ms
+        if expire_s is not None and age_ms > expire_s * 1000:
+            return Lookup(
+                "miss",
+                [
+                    f"cached result of run {found.run_id} expired "
+                    f"(older than {_fmt_seconds(expire_s)})"
+                ],
+            )
+        missing = [e.name for e in outputs if not client.artifacts.exists(e.digest)]
+        if not missing:
+            return Lookup("hit", [], found, outputs)
+        return Lookup(
+            "miss",
+            [f"outputs {missing} of run {found.run_id} are missing from the artifact store"],
+        )
+    previous = repo.previous(pipeline, node, step, exclude_pipeline_run=pipeline_run_id)
+    why = reasons(None if previous is None else previous.components, parts)
+    if previous is not None and (previous.pipeline, previous.node) != (pipeline, node):
+        where = f"{previous.node!r} of pipeline {previous.pipeline!r}"
+        why.insert(0, f"new node {node!r}; compared with {where} (run {previous.run_id})")
+    return Lookup("miss", why or ["no earlier execution with the same cache key"])
+
+
+def hit_outputs(found: Lookup) -> dict[str, ArtifactSpec]:
+    """The outputs a cache hit reuses, by output name."""
+    from ninefold.pipelines.executors import ArtifactSpec
+
+    return {
+        e.name: ArtifactSpec(e.digest, e.size, e.materializer, e.type_name) for e in found.outputs
+    }
+
+
+def input_digests(inputs: Mapping[str, ArtifactSpec | list[ArtifactSpec]]) -> dict[str, Any]:
+    """The ``inputs`` component of a cache key: each input's content digest(s)."""
+    return {
+        k: [s.digest for s in v] if isinstance(v, list) else v.digest for k, v in inputs.items()
+    }

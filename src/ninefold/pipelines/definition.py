@@ -30,7 +30,8 @@ from ninefold.pipelines.errors import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from ninefold.pipelines.executors import Executor
-    from ninefold.pipelines.runner import PipelineRun, PlannedStep
+    from ninefold.pipelines.planning import PlannedStep
+    from ninefold.pipelines.runner import PipelineRun
     from ninefold.pipelines.sweeps import SweepResult
     from ninefold.tracking.client import Client
 
@@ -903,7 +904,7 @@ class Pipeline:
         self, params: Mapping[str, Any] | None = None, *, client: Client | None = None
     ) -> list[PlannedStep]:
         """A dry run: which steps would hit the cache and why the others would run."""
-        from ninefold.pipelines.runner import plan_pipeline
+        from ninefold.pipelines.planning import plan_pipeline
 
         return plan_pipeline(self, params, client=client)
 

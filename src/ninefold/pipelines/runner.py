@@ -81,79 +81,6 @@ def _extension(materializer: str) -> str:
         return "bin"
 
 
-def _fmt_seconds(seconds: float) -> str:
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
-@dataclass
-class Lookup:
-    """The cache's answer for one step."""
-
-    cache: str
-    reasons: list[str]
-    source: StepExecution | None = None
-    outputs: list[LineageEdge] = field(default_factory=list)
-
-
-def lookup(
-    client: Client,
-    *,
-    pipeline: str,
-    node: str,
-    step: str,
-    parts: dict[str, Any],
-    key: str,
-    run_cache: bool,
-    step_cache: bool,
-    expire_s: float | None,
-    pipeline_run_id: str | None = None,
-) -> Lookup:
-    """Whether a step with these cache components hits, and if not, why not."""
-    repo = client.store.pipelines
-    if not run_cache:
-        return Lookup("off", ["cache disabled for this run"])
-    if not step_cache:
-        return Lookup("off", ["cache disabled for this step (cache=False)"])
-    cached = repo.cached(key)
-    if cached is not None:
-        found, outputs = cached
-        age_ms = now_ms() - found.created_ms
-        if expire_s is not None and age_ms > expire_s * 1000:
-            return Lookup(
-                "miss",
-                [
-                    f"cached result of run {found.run_id} expired "
-                    f"(older than {_fmt_seconds(expire_s)})"
-                ],
-            )
-        missing = [e.name for e in outputs if not client.artifacts.exists(e.digest)]
-        if not missing:
-            return Lookup("hit", [], found, outputs)
-        return Lookup(
-            "miss",
-            [f"outputs {missing} of run {found.run_id} are missing from the artifact store"],
-        )
-    previous = repo.previous(pipeline, node, step, exclude_pipeline_run=pipeline_run_id)
-    reasons = cache_mod.reasons(None if previous is None else previous.components, parts)
-    if previous is not None and (previous.pipeline, previous.node) != (pipeline, node):
-        where = f"{previous.node!r} of pipeline {previous.pipeline!r}"
-        reasons.insert(0, f"new node {node!r}; compared with {where} (run {previous.run_id})")
-    return Lookup("miss", reasons or ["no earlier execution with the same cache key"])
-
-
-def _spec(edge: LineageEdge) -> ArtifactSpec:
-    return ArtifactSpec(edge.digest, edge.size, edge.materializer, edge.type_name)
-
-
-def _digests(inputs: Mapping[str, ArtifactSpec | list[ArtifactSpec]]) -> dict[str, Any]:
-    return {
-        k: [s.digest for s in v] if isinstance(v, list) else v.digest for k, v in inputs.items()
-    }
-
-
 def _input_edges(
     run_id: str, inputs: Mapping[str, ArtifactSpec | list[ArtifactSpec]]
 ) -> list[LineageEdge]:
@@ -186,25 +113,6 @@ def _output_files(outputs: Mapping[str, ArtifactSpec]) -> list[ArtifactEntry]:
 
 
 # -- results -----------------------------------------------------------------------
-
-
-@dataclass
-class PlannedStep:
-    """What a run would do with one step: ``hit`` the cache or ``run``, and why."""
-
-    node: str
-    action: str
-    reasons: list[str]
-    source_run_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict."""
-        return {
-            "node": self.node,
-            "action": self.action,
-            "reasons": self.reasons,
-            "source_run_id": self.source_run_id,
-        }
 
 
 @dataclass
@@ -505,13 +413,13 @@ class _Scheduler:
             step=step.qualified_name,
             code=code,
             params=node.params,
-            inputs=_digests(inputs),
+            inputs=cache_mod.input_digests(inputs),
             seed=step_seed,
             outputs=step.outputs,
         )
         key = cache_mod.cache_key(parts)
         replay = step.side_effects and not self.side_effects
-        found = lookup(
+        found = cache_mod.lookup(
             self.client,
             pipeline=self.pipeline.name,
             node=node.id,
@@ -570,7 +478,7 @@ class _Scheduler:
             created_ms=new_run.start_ms,
         )
         if found.cache == "hit":
-            outputs = {e.name: _spec(e) for e in found.outputs}
+            outputs = cache_mod.hit_outputs(found)
             self.save(
                 StepRecord(
                     execution,
@@ -886,78 +794,4 @@ def canonical_graph(graph: Graph) -> str:
     return json.dumps(graph.to_dict(), indent=2, default=repr)
 
 
-def plan_pipeline(
-    pipeline: Pipeline,
-    params: Mapping[str, Any] | None,
-    *,
-    client: Client | None = None,
-    seed: int | None = None,
-    cache: bool | None = None,
-) -> list[PlannedStep]:
-    """Which steps a run would take from the cache, without running or recording anything.
-
-    A step whose inputs come from a step that will run cannot be known ahead:
-    it is planned to run, naming that upstream step.
-    """
-    from ninefold.tracking.client import get_client
-
-    graph = pipeline.graph(params)
-    client = client or get_client()
-    use_cache = pipeline.cache if cache is None else cache
-    run_seed = pipeline.seed if seed is None else seed
-    fingerprints = Fingerprinter()
-    known: dict[str, dict[str, ArtifactSpec | list[ArtifactSpec]]] = {}
-    plan: list[PlannedStep] = []
-    for node in graph.nodes.values():
-        unknown = [u for u in node.upstream if u not in known]
-        if unknown:
-            plan.append(
-                PlannedStep(node.id, "run", [f"depends on {', '.join(unknown)}, which will run"])
-            )
-            continue
-        if node.map_items is not None:
-            plan.append(
-                PlannedStep(node.id, "run", ["a map over a step output is planned when it runs"])
-            )
-            continue
-        inputs: dict[str, ArtifactSpec | list[ArtifactSpec]] = {}
-        for name, value in node.inputs.items():
-            if isinstance(value, list):
-                specs = []
-                for ref in value:
-                    spec = known[ref.node][ref.output]
-                    assert isinstance(spec, ArtifactSpec)
-                    specs.append(spec)
-                inputs[name] = specs
-            else:
-                inputs[name] = known[value.node][value.output]
-        step_seed = None if run_seed is None else derive_seed(run_seed, node.id)
-        parts = cache_mod.components(
-            step=node.step.qualified_name,
-            code=fingerprints.step(node.step.fn),
-            params=node.params,
-            inputs=_digests(inputs),
-            seed=step_seed,
-            outputs=node.step.outputs,
-        )
-        found = lookup(
-            client,
-            pipeline=pipeline.name,
-            node=node.id,
-            step=node.step.qualified_name,
-            parts=parts,
-            key=cache_mod.cache_key(parts),
-            run_cache=use_cache,
-            step_cache=node.step.cache,
-            expire_s=node.step.expire_s,
-        )
-        if found.cache == "hit":
-            known[node.id] = {e.name: _spec(e) for e in found.outputs}
-            assert found.source is not None
-            plan.append(PlannedStep(node.id, "hit", [], found.source.run_id))
-        else:
-            plan.append(PlannedStep(node.id, "run", found.reasons))
-    return plan
-
-
-__all__ = ["PipelineRun", "PlannedStep", "explain_lines", "plan_pipeline", "run_pipeline"]
+__all__ = ["PipelineRun", "explain_lines", "run_pipeline"]
