@@ -127,7 +127,6 @@ class PipelineRun:
         seed: the run's seed (None when seeding was off).
         executor: the executor's name.
         graph: the graph that ran.
-        steps: every step execution, in the order they were recorded.
     """
 
     run_id: str
@@ -137,12 +136,19 @@ class PipelineRun:
     seed: int | None
     executor: str
     graph: Graph
-    steps: list[StepExecution]
     client: Client = field(repr=False)
     values: dict[tuple[str, str], ArtifactSpec | list[ArtifactSpec]] = field(
         default_factory=dict, repr=False
     )
     trusted: bool = False
+    _steps: list[StepExecution] | None = field(default=None, repr=False)
+
+    @property
+    def steps(self) -> list[StepExecution]:
+        """Every step execution, in the order they were recorded (read from the store once)."""
+        if self._steps is None:
+            self._steps = self.client.store.pipelines.steps_of(self.run_id)
+        return self._steps
 
     def step(self, node: str) -> StepExecution:
         """The execution of one node (e.g. ``"train"`` or ``"train[2]"``)."""
@@ -745,7 +751,7 @@ def _run(
             engine,
             client,
             run,
-            _experiment_id(client, run.experiment),
+            run.experiment_id or _experiment_id(client, run.experiment),
             use_cache,
             seed,
         )
@@ -780,7 +786,6 @@ def _run(
         seed=seed,
         executor=engine.name,
         graph=graph,
-        steps=client.store.pipelines.steps_of(run.run_id),
         client=client,
         values=values,
         trusted=pipeline.trusted,

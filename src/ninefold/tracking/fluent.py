@@ -174,6 +174,8 @@ class ActiveRun:
         self.run_id = run_id
         self.name = name
         self.experiment = experiment
+        self.experiment_id: str | None = None
+        """The experiment's id when known (``start_run`` knows it)."""
         self.parent_run_id = parent_run_id
         self._steps: dict[str, int] = {}
         self._ended = False
@@ -455,6 +457,7 @@ def start_run(
         tags=clean_tags,
     )
     run = ActiveRun(client, run_id, run_name, exp.name, parent.run_id if parent else None)
+    run.experiment_id = exp.experiment_id
     if capture_environment:
         try:
             client.set_tags(run_id, _record_environment(client, run_id))
