@@ -21,7 +21,7 @@ from ninefold._ids import now_ms
 from ninefold.errors import StateError
 from ninefold.pipelines.cron import CronExpression
 from ninefold.pipelines.scheduler import Scheduler
-from ninefold.pipelines.schedules import add_schedule, fire
+from ninefold.pipelines.schedules import add_schedule, fire, list_schedules
 from ninefold.store import RunStatus
 from ninefold.store.costs import Alert
 from ninefold.store.schedules import NewFiring, Owner
@@ -469,3 +469,29 @@ def test_sigterm_marks_the_running_firing_and_releases_the_lease(
     assert flows.get_run(ended.run_id).status == RunStatus.KILLED
     assert flows.get_run(step).status == RunStatus.KILLED
     assert running_runs(flows) == []
+
+
+# -- targets ---------------------------------------------------------------------------
+
+
+def test_a_file_target_is_kept_relative_to_the_project_and_found_from_anywhere(
+    project: Path, nf_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flows_dir = project / "pipelines"
+    flows_dir.mkdir()
+    (flows_dir / "filed_flows.py").write_text(FLOWS)
+    work = project / "notebooks"
+    work.mkdir()
+    monkeypatch.chdir(work)  # added from a subfolder, with a path relative to it
+    s = add_schedule("by-file", "../pipelines/filed_flows.py:simple", manual=True)
+    assert s.target == "pipelines/filed_flows.py:simple"
+    assert list_schedules()[0].target == "pipelines/filed_flows.py:simple"
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the scheduler runs from another folder
+    fire("by-file", params={"x": 4}, client=nf_client)
+    (ran,) = scheduler(nf_client).tick()
+    assert ran.status == "finished", ran.error
+    assert ran.run_id is not None
+    assert nf_client.get_run(ran.run_id).params["x"] == "4"
+    sys.modules.pop("filed_flows", None)

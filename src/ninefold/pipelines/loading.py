@@ -14,6 +14,39 @@ from ninefold.pipelines.definition import Pipeline
 from ninefold.pipelines.errors import PipelineDefinitionError
 
 
+def _file_part(spec: str) -> tuple[str, str] | None:
+    """``(file, attribute)`` when ``spec`` names a pipeline in a file, else None."""
+    module_part, sep, attr = spec.rpartition(":")
+    if sep and (module_part.endswith(".py") or "/" in module_part or "\\" in module_part):
+        return module_part, attr
+    return None
+
+
+def portable_target(spec: str, root: Path | None) -> str:
+    """``spec`` as stored for later: a file inside the project relative to its root.
+
+    A schedule outlives the folder it was added from; a file path is kept
+    relative to the project root (so a checkout elsewhere, such as a team
+    server's, finds it) or made absolute when it lies outside the project.
+    ``module:attr`` targets are kept as they are.
+    """
+    found = _file_part(spec)
+    if found is None:
+        return spec
+    path = Path(found[0]).resolve()
+    if root is not None and path.is_relative_to(root.resolve()):
+        return f"{path.relative_to(root.resolve()).as_posix()}:{found[1]}"
+    return f"{path}:{found[1]}"
+
+
+def resolve_target(spec: str, root: Path | None) -> str:
+    """A stored target made loadable: a relative file path is taken from the project root."""
+    found = _file_part(spec)
+    if found is None or root is None or Path(found[0]).is_absolute():
+        return spec
+    return f"{root / found[0]}:{found[1]}"
+
+
 def load_pipeline(spec: str) -> Pipeline:
     """The pipeline named by ``module:attribute`` or ``path/to/file.py:attribute``.
 

@@ -168,7 +168,7 @@ def execute_firing(client: Client, firing: Firing) -> Firing:
     as ``failed`` with its error; an interrupt (SIGINT, SIGTERM) as ``killed``
     and then raised again.
     """
-    from ninefold.pipelines.loading import load_pipeline
+    from ninefold.pipelines.loading import load_pipeline, resolve_target
     from ninefold.tracking import fluent
 
     repo = client.store.schedules
@@ -179,7 +179,8 @@ def execute_firing(client: Client, firing: Firing) -> Firing:
     interrupt: BaseException | None = None
     with _heartbeating(client, firing.firing_id):
         try:
-            pipeline = load_pipeline(firing.target)
+            root = client.settings.project_root if client.settings else None
+            pipeline = load_pipeline(resolve_target(firing.target, root))
             experiment = pipeline.experiment
             result = pipeline.run(
                 firing_params(pipeline, firing),

@@ -283,10 +283,14 @@ def add_schedule(
             f"Schedule {name!r}: params must be JSON values (numbers, text, lists, dicts): {exc}."
         ) from None
     _check_target(target)
+    c = _client(client)
     if check:
         from ninefold.pipelines.loading import load_pipeline
 
         check_params(load_pipeline(target), clean_params, kind, where=f"Schedule {name!r}")
+    from ninefold.pipelines.loading import portable_target
+
+    target = portable_target(target, c.settings.project_root if c.settings else None)
     now = now_ms()
     schedule = Schedule(
         schedule_id=new_id(),
@@ -305,7 +309,7 @@ def add_schedule(
         created_ms=now,
         updated_ms=now,
     )
-    return _client(client).store.schedules.add(schedule, replace=replace)
+    return c.store.schedules.add(schedule, replace=replace)
 
 
 def _check_target(target: object) -> None:
