@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -235,24 +235,40 @@ def _find_run(client: Client, firing: Firing, experiment: str | None = None) -> 
 
 
 @contextmanager
-def _heartbeating(client: Client, firing_id: str, every_s: float = HEARTBEAT_S) -> Iterator[None]:
+def _beating(name: str, every_s: float, beat: Callable[[], bool]) -> Iterator[None]:
+    """Call ``beat`` every ``every_s`` seconds on a daemon thread while the block runs.
+
+    The thread stops early when ``beat`` returns False. It never takes SIGINT or
+    SIGTERM: those stay with the thread that runs the block.
+    """
     stop = threading.Event()
 
-    def beat() -> None:
+    def loop() -> None:
         _process.block_process_signals()
         while not stop.wait(every_s):
-            try:
-                client.store.schedules.heartbeat([firing_id])
-            except Exception as exc:  # a missed beat is not fatal; the next one may work
-                _log_stderr(f"could not heartbeat firing {firing_id}: {exc}")
+            if not beat():
+                return
 
-    thread = threading.Thread(target=beat, name=f"ninefold-firing-{firing_id[:8]}", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def _heartbeating(
+    client: Client, firing_id: str, every_s: float = HEARTBEAT_S
+) -> AbstractContextManager[None]:
+    def beat() -> bool:
+        try:
+            client.store.schedules.heartbeat([firing_id])
+        except Exception as exc:  # a missed beat is not fatal; the next one may work
+            _log_stderr(f"could not heartbeat firing {firing_id}: {exc}")
+        return True
+
+    return _beating(f"ninefold-firing-{firing_id[:8]}", every_s, beat)
 
 
 # -- child processes -----------------------------------------------------------------
@@ -702,29 +718,19 @@ class Scheduler:
             self._holds_lease = False
             self.repo.release_lease(self.owner_id)
 
-    @contextmanager
-    def _lease_heartbeat(self) -> Iterator[None]:
-        stop = threading.Event()
+    def _lease_heartbeat(self) -> AbstractContextManager[None]:
+        def beat() -> bool:
+            try:
+                if not self.repo.renew_lease(self.owner_id):
+                    self._lease_lost.set()
+                    self._stop.set()
+                    return False
+            except Exception as exc:
+                self.log(f"could not heartbeat the lease: {exc}")
+            return True
+
         every = max(0.05, self.lease_ttl_ms / 4000)
-
-        def beat() -> None:
-            _process.block_process_signals()
-            while not stop.wait(every):
-                try:
-                    if not self.repo.renew_lease(self.owner_id):
-                        self._lease_lost.set()
-                        self._stop.set()
-                        return
-                except Exception as exc:
-                    self.log(f"could not heartbeat the lease: {exc}")
-
-        thread = threading.Thread(target=beat, name="ninefold-scheduler-lease", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
+        return _beating("ninefold-scheduler-lease", every, beat)
 
     # -- the loop --------------------------------------------------------
 
