@@ -212,26 +212,18 @@ def execute_firing(client: Client, firing: Firing) -> Firing:
 
 def _find_run(client: Client, firing: Firing, experiment: str | None = None) -> str | None:
     """The pipeline run a firing started (found by its firing tag), if any."""
-    from sqlalchemy import select
-
-    from ninefold.store.schema import experiments, run_tags, runs
-
-    query = (
-        select(runs.c.run_id)
-        .join(run_tags, run_tags.c.run_id == runs.c.run_id)
-        .where(
-            run_tags.c.key == FIRING_TAG,
-            run_tags.c.value == firing.firing_id,
-            runs.c.start_ms >= (firing.claimed_ms or firing.created_ms) - 60_000,
-        )
-        .limit(1)
-    )
+    experiment_ids = None
     if experiment is not None:
-        query = query.join(experiments, experiments.c.experiment_id == runs.c.experiment_id).where(
-            experiments.c.name == experiment
-        )
-    with client.store.db.read() as conn:
-        return conn.execute(query).scalar()
+        found = client.store.experiments.find(experiment)
+        if found is None:
+            return None
+        experiment_ids = [found.experiment_id]
+    result = client.store.search(
+        f"tags.`{FIRING_TAG}` = '{firing.firing_id}'",
+        experiment_ids=experiment_ids,
+        max_results=1,
+    )
+    return result.runs[0][0] if result.runs else None
 
 
 @contextmanager
