@@ -329,6 +329,23 @@ def test_run_whose_environment_cannot_be_stored_is_failed_not_left_running(
     assert "Error" in stored.tags["ninefold.error"]
 
 
+def test_an_interrupt_while_a_run_starts_ends_it_as_killed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ninefold.costs.tracker import RunResources
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C just as the resource sampler starts
+
+    monkeypatch.setattr(RunResources, "start", interrupted)
+    client = get_client()
+    with pytest.raises(KeyboardInterrupt):
+        nf.start_run(name="interrupted")
+    assert nf.active_run() is None  # not left for the exit hook to close as finished
+    (run,) = client.store.search().runs
+    assert client.get_run(run[0]).status == RunStatus.KILLED
+
+
 TERMINATED = """
     import sys
     import time

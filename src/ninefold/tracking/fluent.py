@@ -468,11 +468,19 @@ def start_run(
     run._home = stack
     with _stack_lock:
         stack.append(run)
-    writer.watch(run_id, client)
-    if resources:
-        from ninefold.costs.tracker import RunResources
+    try:
+        writer.watch(run_id, client)
+        if resources:
+            from ninefold.costs.tracker import RunResources
 
-        run._resources = RunResources.start(client, run_id, lambda p: writer.add_many(client, p))
+            run._resources = RunResources.start(
+                client, run_id, lambda p: writer.add_many(client, p)
+            )
+    except BaseException as exc:
+        # Interrupted (Ctrl-C) or failed while starting: end the run now, or the exit
+        # hook would later close it as finished.
+        run.end(RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED)
+        raise
     return run
 
 
