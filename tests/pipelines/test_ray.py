@@ -17,7 +17,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
 
 import ninefold as nf
@@ -27,6 +26,7 @@ from ninefold.pipelines.executors import get_executor
 from ninefold.pipelines.ray_executor import RayExecutor
 from ninefold.tracking.client import Client
 from tests.pipelines.conftest import WriteModule, running_runs, statuses
+from tests.pipelines.fanflows import combine, numbers, power, stats
 
 pytestmark = pytest.mark.xdist_group("ray")
 
@@ -45,27 +45,6 @@ def ray_session() -> Iterator[ModuleType]:
 
 
 # -- the pipelines ------------------------------------------------------------------
-
-
-@nf.step
-def numbers(n: int = 6) -> np.ndarray:
-    return np.arange(n, dtype=np.float64)
-
-
-@nf.step
-def power(x: float, p: int = 2) -> float:
-    nf.log_metric("x", float(x))
-    return float(x) ** p
-
-
-@nf.step
-def stats(xs: np.ndarray) -> dict[str, float]:
-    return {"mean": float(xs.mean()), "max": float(xs.max())}
-
-
-@nf.step
-def combine(powers: list[float], summary: dict[str, float]) -> float:
-    return sum(powers) + summary["max"]
 
 
 @nf.pipeline
