@@ -103,3 +103,63 @@ def test_show_of_a_plain_run_says_it_is_not_a_pipeline_run(nf_client: Client) ->
     result = CliRunner().invoke(app, ["pipelines", "show", run.run_id])
     assert result.exit_code == 1
     assert "is not a pipeline run" in result.output
+
+
+SWEPT = """
+import ninefold as nf
+
+@nf.step
+def load(n: int = 3) -> list[int]:
+    return list(range(n))
+
+@nf.step
+def fit(xs: list[int], C: float = 0.1) -> float:
+    if C < 0:
+        raise ValueError(f"C must be >= 0, got {C}")
+    nf.log_metric("score", sum(xs) * C)
+    return sum(xs) * C
+
+@nf.pipeline
+def swept(n: int = 3, C: float = 0.1):
+    return fit(load(n), C=C)
+"""
+
+
+@pytest.fixture
+def swept_file(project: Path) -> Iterator[Path]:
+    path = project / "swept_mod.py"
+    path.write_text(textwrap.dedent(SWEPT))
+    yield path
+    sys.modules.pop("swept_mod", None)
+
+
+def test_sweep_runs_every_combination_and_lifts_the_step_metrics(
+    swept_file: Path, nf_client: Client
+) -> None:
+    spec = f"{swept_file}:swept"
+    out = json.loads(invoke("pipelines", "sweep", spec, "-g", "C=0.5,2", "-p", "n=4", "--json"))
+    assert [r["params"] for r in out["runs"]] == [{"n": 4, "C": 0.5}, {"n": 4, "C": 2.0}]
+    assert sorted(out["metrics"][r["run_id"]]["fit/score"] for r in out["runs"]) == [3.0, 12.0]
+    assert out["failures"] == []
+    # The step both combinations share ran once.
+    loads = [s["cache"] for r in out["runs"] for s in r["steps"] if s["node"] == "load"]
+    assert sorted(loads) == ["hit", "miss"]
+    sweep_run = nf_client.get_run(out["run_id"])
+    assert sweep_run.status.value == "finished"
+    text = invoke("pipelines", "sweep", spec, "-g", "C=0.5,2", "--sort", "fit/score")
+    assert text.index("2.0") < text.index("0.5")  # highest score first
+
+
+def test_a_failing_combination_fails_the_sweep_but_not_the_others(
+    swept_file: Path, nf_client: Client
+) -> None:
+    result = CliRunner().invoke(
+        app, ["pipelines", "sweep", f"{swept_file}:swept", "-g", "C=1,-1", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    out = json.loads(result.output)
+    assert [r["params"]["C"] for r in out["runs"]] == [1.0]
+    (failure,) = out["failures"]
+    assert failure["params"]["C"] == -1.0
+    assert "C must be >= 0" in failure["error"]
+    assert nf_client.get_run(out["run_id"]).status.value == "failed"

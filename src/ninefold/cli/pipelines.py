@@ -1,11 +1,11 @@
-"""``ninefold pipelines run | list | show | explain | graph | lineage``."""
+"""``ninefold pipelines run | sweep | list | show | explain | graph | lineage``."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -105,6 +105,108 @@ def run_cmd(
     for s in result.steps:
         t.add_row(escape(s.node), _cache_text(s.cache), escape("; ".join(explain_lines(s))))
     console.print(t)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec: Spec,
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            help="A param and its values, comma-separated: C=0.1,1,10 (repeatable; every "
+            "combination runs).",
+        ),
+    ],
+    param: ParamOpt = None,
+    executor: Annotated[
+        str,
+        typer.Option("--executor", "-x", help="inline (default, one after another), process, ray."),
+    ] = "",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Worker processes (process); steps in flight (ray)."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step.")] = False,
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="Order by this metric, highest first, e.g. evaluate/auc."),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", "-m", help="Show only these metrics (repeatable)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a pipeline once per combination of params, under one sweep run; compare metrics.
+
+    Each combination is a pipeline run with its steps' metrics lifted onto it
+    as ``<step>/<metric>``; steps the combinations share run once. Exits 1 when
+    a combination failed (the others still run).
+    """
+    from ninefold.errors import SweepFailed
+    from ninefold.pipelines.loading import load_pipeline, parse_params
+    from ninefold.pipelines.sweeps import SweepResult
+    from ninefold.tracking.client import get_client
+
+    pipeline = load_pipeline(spec)
+    fixed = parse_params(param or [], pipeline)
+    axes: dict[str, list[object]] = {}
+    for item in grid:
+        name, sep, values = item.partition("=")
+        if not sep or not values.strip():
+            raise typer.BadParameter(f"{item!r} must look like name=v1,v2,...", param_hint="--grid")
+        axes[name.strip()] = [
+            parse_params([f"{name.strip()}={v.strip()}"], pipeline)[name.strip()]
+            for v in values.split(",")
+        ]
+    combos: dict[str, list[object]] = {**{k: [v] for k, v in fixed.items()}, **axes}
+    failed: SweepFailed | None = None
+    try:
+        result: SweepResult = pipeline.sweep(
+            combos,
+            executor=executor or None,
+            cache=False if no_cache else None,
+            max_workers=workers,
+        )
+    except SweepFailed as exc:
+        failed = exc
+        result = cast(SweepResult, exc.result)
+    client = get_client()
+    found = client.store.runs.get_many([r.run_id for r in result.runs])
+    rows = []
+    for r in result.runs:
+        metrics = dict(found[r.run_id].metrics) if r.run_id in found else {}
+        rows.append((r, {k: v for k, v in metrics.items() if "/" in k}))
+    if sort is not None:
+        rows.sort(key=lambda row: (sort not in row[1], -row[1].get(sort, 0.0)))
+    if as_json:
+        data = result.to_dict()
+        data["metrics"] = {r.run_id: m for r, m in rows}
+        emit_json(data)
+    else:
+        keys = metric or sorted({k for _, m in rows for k in m})
+        t = table(
+            f"Sweep {result.run_id}: {len(result.runs)} finished, {len(result.failures)} failed",
+            "run_id",
+            *axes,
+            "hits",
+            *keys,
+        )
+        for r, m in rows:
+            t.add_row(
+                r.run_id,
+                *(escape(str(r.params.get(a))) for a in axes),
+                f"{len(r.hits)}/{len(r.steps)}",
+                *(f"{m[k]:.6g}" if k in m else "-" for k in keys),
+            )
+        console.print(t)
+        for f in result.failures:
+            console.print(f"[red]failed[/] {f.params} at step {f.node}: {escape(f.error)}")
+        console.print(f"Compare: ninefold runs compare {' '.join(r.run_id for r, _ in rows[:4])}")
+    if failed is not None:
+        raise typer.Exit(1)
 
 
 @app.command("list")
