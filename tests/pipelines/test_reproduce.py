@@ -108,6 +108,20 @@ def published(n: int = 5):
 @nf.pipeline
 def published_noisy(n: int = 5):
     return publish(total(jitter(sample(n))))
+
+
+@nf.step(side_effects=True)
+def register_model(xs: list[float]) -> int:
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.array(xs).reshape(-1, 1)
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    return nf.log_model(LogisticRegression().fit(X, y), "repro-model").version
+
+
+@nf.pipeline
+def modelled(n: int = 6):
+    return register_model(sample(n))
 """
 
 
@@ -389,6 +403,18 @@ def test_a_step_with_side_effects_and_new_inputs_is_not_run_again(
     assert report.error is not None
     assert "side effects" in report.error
     assert len(ledger.read_text().splitlines()) == 1  # the original run's line only
+    assert running_runs(nf_client) == []
+
+
+def test_a_model_version_is_reproduced_through_the_pipeline_run_that_made_it(
+    repo: Repo, nf_client: Client
+) -> None:
+    original = repo.module().modelled.run()
+    report = reproduce("models:/repro-model/1")
+    assert report.run_id == original.run_id
+    assert report.identical, report.to_dict()
+    # The registering step was not run again: still one version.
+    assert [v.version for v in nf_client.store.models.list_versions("repro-model")] == [1]
     assert running_runs(nf_client) == []
 
 

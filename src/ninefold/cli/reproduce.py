@@ -93,7 +93,14 @@ def _render(report: ReproduceReport) -> None:
 
 
 def reproduce(
-    run_id: Annotated[str, typer.Argument(help="The pipeline run to reproduce.")],
+    run_id: Annotated[
+        str,
+        typer.Argument(
+            help="The pipeline run to reproduce, or a model version (models:/NAME@ALIAS, "
+            "models:/NAME/VERSION): the pipeline run that made it.",
+            metavar="RUN_ID|MODEL_URI",
+        ),
+    ],
     keep_worktree: Annotated[
         bool,
         typer.Option("--keep-worktree", help="Leave the temporary git worktree in place."),

@@ -496,6 +496,29 @@ def _code_check(client: Client, recorded: _Recorded, new: Run) -> list[str]:
 # -- the entry point ----------------------------------------------------------------
 
 
+def pipeline_run_of(ref: str, client: Client) -> str:
+    """The run id ``ref`` names: itself, or for a model version the pipeline run that made it.
+
+    A model logged by a pipeline step belongs to the step's run; its parent is
+    the pipeline run.
+    """
+    if not ref.startswith("models:/"):
+        return ref
+    from ninefold.registry.api import get_model_version
+
+    version = get_model_version(ref, client=client)
+    if version.run_id is None:
+        raise ReproduceError(
+            f"{ref} (version {version.version}) was not logged from a run, so there is no run "
+            "to reproduce. Models logged inside a pipeline step can be reproduced."
+        )
+    run = client.store.runs.get(version.run_id)
+    if PIPELINE_TAG in run.tags or run.parent_run_id is None:
+        return run.run_id
+    parent = client.store.runs.get(run.parent_run_id)
+    return parent.run_id if PIPELINE_TAG in parent.tags else run.run_id
+
+
 def reproduce(
     run_id: str,
     *,
@@ -511,11 +534,13 @@ def reproduce(
     uncommitted diff applied; the pipeline is imported from there in a child
     process and run with the recorded params and seed, the cache off and the
     inline executor, on the same metadata and artifact stores. The new run is
-    tagged ``ninefold.reproduce.of=<run_id>``. Steps run for real: a step that
-    registers a model registers a new version.
+    tagged ``ninefold.reproduce.of=<run_id>``. Steps run for real, except those
+    declared ``side_effects=True`` (registering a model, moving an alias): they
+    reuse their recorded outputs when their inputs reproduced, and fail otherwise.
 
     Args:
-        run_id: a pipeline run.
+        run_id: a pipeline run, or a model version (``models:/name/3``,
+            ``models:/name@champion``): the pipeline run that made it.
         client: the tracking client (default: the current project's).
         repo: a folder inside the git repository that holds the run's commit.
         keep_worktree: leave the worktree in place (its path is in the report;
@@ -537,6 +562,7 @@ def reproduce(
 
     started = time.perf_counter()
     c = client or get_client()
+    run_id = pipeline_run_of(run_id, c)
     run = c.store.runs.get(run_id)
     recorded = _recorded(c, run)
     root = _repository(recorded, None if repo is None else Path(repo))
