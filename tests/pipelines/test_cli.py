@@ -163,3 +163,27 @@ def test_a_failing_combination_fails_the_sweep_but_not_the_others(
     assert failure["params"]["C"] == -1.0
     assert "C must be >= 0" in failure["error"]
     assert nf_client.get_run(out["run_id"]).status.value == "failed"
+
+
+def test_diff_names_the_changed_param_and_where_two_runs_part(
+    flow_file: Path, nf_client: Client
+) -> None:
+    spec = f"{flow_file}:cli_flow"
+    a = json.loads(invoke("pipelines", "run", spec, "--json"))["run_id"]
+    b = json.loads(invoke("pipelines", "run", spec, "-p", "C=1", "--json"))["run_id"]
+    again = json.loads(invoke("pipelines", "run", spec, "--json"))["run_id"]  # all cached
+    result = CliRunner().invoke(app, ["pipelines", "diff", a, b, "--json"])
+    assert result.exit_code == 1, result.output
+    d = json.loads(result.output)
+    assert d["params"] == ["C: 0.1 -> 1.0"]
+    assert d["differing"] == ["fit"]
+    assert d["first_divergence"] == "fit"
+    assert [s["identical"] for s in d["steps"]] == [True, False]
+    assert "they part at step fit" in CliRunner().invoke(app, ["pipelines", "diff", a, b]).output
+    same = json.loads(invoke("pipelines", "diff", a, again, "--json"))
+    assert same["identical"]
+    assert same["params"] == []
+    plain = nf_client.store.runs.get(d["steps"][0]["original_run_id"]).run_id  # a step run
+    refused = CliRunner().invoke(app, ["pipelines", "diff", a, plain])
+    assert refused.exit_code == 1
+    assert "is not a pipeline run" in refused.output

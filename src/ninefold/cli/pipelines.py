@@ -1,4 +1,4 @@
-"""``ninefold pipelines run | sweep | list | show | explain | graph | lineage``."""
+"""``ninefold pipelines run | sweep | diff | list | show | explain | graph | lineage``."""
 
 from __future__ import annotations
 
@@ -206,6 +206,47 @@ def sweep_cmd(
             console.print(f"[red]failed[/] {f.params} at step {f.node}: {escape(f.error)}")
         console.print(f"Compare: ninefold runs compare {' '.join(r.run_id for r, _ in rows[:4])}")
     if failed is not None:
+        raise typer.Exit(1)
+
+
+@app.command("diff")
+def diff_cmd(
+    run_a: Annotated[str, typer.Argument(help="A pipeline run.", metavar="RUN_A")],
+    run_b: Annotated[
+        str, typer.Argument(help="Another run of the same pipeline.", metavar="RUN_B")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """What differs between two pipeline runs: params, code, environment, then each step.
+
+    Exits 0 when every output of every step is bit-identical, 1 otherwise (like ``diff``).
+    """
+    from ninefold.cli.reproduce import steps_table
+    from ninefold.pipelines.compare import diff_runs
+
+    d = diff_runs(run_a, run_b)
+    if as_json:
+        emit_json(d.to_dict())
+    else:
+        console.print(f"[bold]{run_a}[/] -> [bold]{run_b}[/]")
+        for line in d.params:
+            console.print(f"  params.{line}", markup=False, highlight=False)
+        if d.commit:
+            console.print(f"  code: {d.commit}", markup=False, highlight=False)
+        for line in d.environment[:15]:
+            console.print(f"  {line}", markup=False, highlight=False)
+        steps_table(d.steps, "A", "B")
+        if d.identical:
+            console.print(f"[green]Identical:[/] every output of the {len(d.steps)} steps.")
+        else:
+            where = (
+                f"; they part at step [bold]{escape(d.first_divergence)}[/] (same input "
+                "artifacts, other outputs: see the params and code above)"
+                if d.first_divergence
+                else ""
+            )
+            console.print(f"[yellow]Steps that differ:[/] {escape(', '.join(d.differing))}{where}.")
+    if not d.identical:
         raise typer.Exit(1)
 
 

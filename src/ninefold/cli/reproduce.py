@@ -9,6 +9,8 @@ import typer
 from ninefold.cli._render import JSON_HELP, console, emit_json, fmt_value, table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ninefold.pipelines.compare import StepComparison
     from ninefold.pipelines.reproduce import ReproduceReport
 
@@ -29,16 +31,12 @@ def _deltas(step: StepComparison) -> str:
     return ", ".join(parts)
 
 
-def _render(report: ReproduceReport) -> None:
+def steps_table(steps: Sequence[StepComparison], a: str = "original", b: str = "new") -> None:
+    """Print two runs' steps side by side: output hashes, ✓/✗, metric deltas, changed values."""
     from rich.markup import escape
 
-    console.print(
-        f"[bold]{escape(report.pipeline)}[/] run {report.run_id} at {report.commit[:12]}"
-        f"{' + diff' if report.diff_applied else ''} -> reproduction {report.new_run_id} "
-        f"({report.seconds:.1f} s)"
-    )
-    t = table(None, "step", "output", "original", "new", "identical", "metric deltas")
-    for step in report.steps:
+    t = table(None, "step", "output", a, b, "identical", "metric deltas")
+    for step in steps:
         mark = "[green]✓[/]" if step.identical else "[red]✗[/]"
         deltas = escape(_deltas(step)) if not step.identical else ""
         if not step.outputs:
@@ -56,7 +54,7 @@ def _render(report: ReproduceReport) -> None:
                 deltas if i == 0 else "",
             )
     console.print(t)
-    for step in report.steps:
+    for step in steps:
         for out in step.outputs:
             if not out.identical and (out.original_value is not None or out.new_value is not None):
                 console.print(
@@ -67,6 +65,17 @@ def _render(report: ReproduceReport) -> None:
                 )
         for change in step.input_changes:
             console.print(f"  {step.node} input {change}", markup=False, highlight=False)
+
+
+def _render(report: ReproduceReport) -> None:
+    from rich.markup import escape
+
+    console.print(
+        f"[bold]{escape(report.pipeline)}[/] run {report.run_id} at {report.commit[:12]}"
+        f"{' + diff' if report.diff_applied else ''} -> reproduction {report.new_run_id} "
+        f"({report.seconds:.1f} s)"
+    )
+    steps_table(report.steps)
     if report.identical:
         console.print(
             f"[green]Identical:[/] every output of the {len(report.steps)} steps has the same hash."

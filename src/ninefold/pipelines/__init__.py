@@ -38,6 +38,7 @@ from ninefold.pipelines.errors import (
 from ninefold.pipelines.seeds import derive_seed, seed_everything
 
 if TYPE_CHECKING:
+    from ninefold.pipelines.compare import RunDiff, diff_runs
     from ninefold.pipelines.executors import Executor, InlineExecutor, ProcessExecutor
     from ninefold.pipelines.lineage import LineageGraph, downstream, upstream
     from ninefold.pipelines.materializers import (
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from ninefold.pipelines.sweeps import SweepResult
 
 _LAZY = {
+    "RunDiff": "ninefold.pipelines.compare",
+    "diff_runs": "ninefold.pipelines.compare",
     "Executor": "ninefold.pipelines.executors",
     "InlineExecutor": "ninefold.pipelines.executors",
     "ProcessExecutor": "ninefold.pipelines.executors",
@@ -83,6 +86,7 @@ __all__ = [
     "RayExecutor",
     "Ref",
     "ReproduceReport",
+    "RunDiff",
     "Step",
     "StepFailed",
     "StepTimeout",
@@ -90,6 +94,7 @@ __all__ = [
     "SweepResult",
     "UnserializableOutput",
     "derive_seed",
+    "diff_runs",
     "downstream",
     "pipeline",
     "register_materializer",

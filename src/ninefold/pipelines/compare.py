@@ -1,10 +1,12 @@
 """Two runs of one pipeline compared step by step: output hashes, metrics, inputs.
 
-Used by :func:`ninefold.pipelines.reproduce.reproduce` to compare a run with
-its reproduction: steps are matched by node, outputs by name and compared by
-content hash (equal hashes mean bit-identical bytes). For a step that differs,
-the metrics of both step runs and the inputs (data sets, models) each consumed
-are listed.
+Steps are matched by node, outputs by name and compared by content hash
+(equal hashes mean bit-identical bytes). For a step that differs, the metrics
+of both step runs and the inputs (data sets, models) each consumed are listed.
+:func:`ninefold.pipelines.reproduce.reproduce` compares a run with its
+reproduction this way; :func:`diff_runs` (``ninefold pipelines diff A B``)
+compares any two runs, with what changed between them: params, code commit,
+environment.
 """
 
 from __future__ import annotations
@@ -279,10 +281,118 @@ def compare_runs(
     return rows
 
 
+@dataclass(frozen=True)
+class RunDiff:
+    """How two pipeline runs differ: what went in, then step by step what came out.
+
+    Attributes:
+        run_a: the first run (the "original" side of each step).
+        run_b: the second run.
+        params: each param that differs, as ``name: a -> b``.
+        commit: ``a -> b`` when the runs' git commits (or uncommitted diffs) differ.
+        environment: Python, platform and package versions that differ.
+        steps: each step of both runs, compared.
+        first_divergence: the first step (in run B's order) whose outputs differ
+            although it read the same inputs in both runs: where the runs part;
+            None when every step that differs also read different inputs.
+    """
+
+    run_a: str
+    run_b: str
+    params: list[str]
+    commit: str | None
+    environment: list[str]
+    steps: list[StepComparison]
+    first_divergence: str | None
+
+    @property
+    def identical(self) -> bool:
+        """Every output of every step bit-identical."""
+        return all(s.identical for s in self.steps)
+
+    @property
+    def differing(self) -> list[str]:
+        """The steps whose outputs (or status) differ."""
+        return [s.node for s in self.steps if not s.identical]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "identical": self.identical,
+            "params": list(self.params),
+            "commit": self.commit,
+            "environment": list(self.environment),
+            "first_divergence": self.first_divergence,
+            "differing": self.differing,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+_DIFF_PATH = "environment/git.diff"
+
+
+def _code_version(client: Client, run: Run) -> tuple[str, str | None]:
+    """``("<commit>[ + diff <digest>]", diff digest)`` of a run, as recorded."""
+    commit = (run.tags.get("ninefold.git.commit") or "no commit")[:12]
+    found = client.list_artifacts(run.run_id, "environment")
+    diff = next((a.digest for a in found if a.path == _DIFF_PATH), None)
+    return (commit if diff is None else f"{commit} + diff {diff[:12]}"), diff
+
+
+def diff_runs(
+    run_a: str, run_b: str, *, client: Client | None = None, rtol: float = 1e-9
+) -> RunDiff:
+    """Compare two runs of a pipeline: params, commit and environment, then each step's outputs.
+
+    Example:
+        >>> d = nf.pipelines.diff_runs(yesterday, today)  # doctest: +SKIP
+        >>> d.params, d.first_divergence  # doctest: +SKIP
+        (['C: 0.1 -> 1.0'], 'train')
+
+    Raises:
+        InvalidArgument: either run is not a pipeline run.
+        RunNotFound: no run has that id.
+    """
+    from ninefold.errors import InvalidArgument
+    from ninefold.store.pipelines import PIPELINE_TAG
+    from ninefold.tracking.client import get_client
+
+    c = client or get_client()
+    a, b = c.store.runs.get(run_a), c.store.runs.get(run_b)
+    for run in (a, b):
+        if PIPELINE_TAG not in run.tags:
+            raise InvalidArgument(
+                f"Run {run.run_id} ({run.name!r}) is not a pipeline run (no {PIPELINE_TAG} tag); "
+                "list pipeline runs with: ninefold pipelines list"
+            )
+    params = [
+        f"{k}: {a.params.get(k, '(unset)')} -> {b.params.get(k, '(unset)')}"
+        for k in sorted(set(a.params) | set(b.params))
+        if a.params.get(k) != b.params.get(k)
+    ]
+    code_a, code_b = _code_version(c, a), _code_version(c, b)
+    commit = None if code_a == code_b else f"{code_a[0]} -> {code_b[0]}"
+    steps = compare_runs(c, run_a, run_b, rtol=rtol)
+    first = next((s.node for s in steps if not s.identical and s.inputs_identical), None)
+    return RunDiff(
+        run_a=run_a,
+        run_b=run_b,
+        params=params,
+        commit=commit,
+        environment=environment_changes(c, a, b),
+        steps=steps,
+        first_divergence=first,
+    )
+
+
 __all__ = [
     "MetricDelta",
     "OutputComparison",
+    "RunDiff",
     "StepComparison",
     "compare_runs",
+    "diff_runs",
     "environment_changes",
 ]
