@@ -187,3 +187,24 @@ def test_diff_names_the_changed_param_and_where_two_runs_part(
     refused = CliRunner().invoke(app, ["pipelines", "diff", a, plain])
     assert refused.exit_code == 1
     assert "is not a pipeline run" in refused.output
+
+
+def test_params_come_from_a_yaml_file_and_param_overrides_it(
+    flow_file: Path, nf_client: Client, project: Path
+) -> None:
+    config = project / "params.yaml"
+    config.write_text("# reviewed in the pull request\nn: 4\nC: 0.5\n")
+    spec = f"{flow_file}:cli_flow"
+    run = json.loads(invoke("pipelines", "run", spec, "--config", str(config), "--json"))
+    assert run["params"] == {"n": 4, "C": 0.5}
+    over = json.loads(invoke("pipelines", "run", spec, "-c", str(config), "-p", "C=2", "--json"))
+    assert over["params"] == {"n": 4, "C": 2.0}
+    config.write_text("n: 4\ngamma: 1\n")
+    bad = CliRunner().invoke(app, ["pipelines", "run", spec, "--config", str(config)])
+    assert bad.exit_code == 1
+    assert "gamma" in bad.output
+    assert "params.yaml" in bad.output
+    config.write_text("- 1\n- 2\n")
+    listed = CliRunner().invoke(app, ["pipelines", "run", spec, "--config", str(config)])
+    assert listed.exit_code == 1
+    assert "must be a mapping" in listed.output

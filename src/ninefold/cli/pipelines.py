@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
@@ -21,6 +21,9 @@ from ninefold.cli._render import (
     table,
 )
 
+if TYPE_CHECKING:
+    from ninefold.pipelines.definition import Pipeline
+
 app = typer.Typer(no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
@@ -28,6 +31,24 @@ ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="A pipeline param as name=value (repeatable)."),
 ]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="A YAML file of params (name: value); --param overrides it.",
+        dir_okay=False,
+    ),
+]
+
+
+def _params(pipeline: Pipeline, config: Path | None, pairs: list[str] | None) -> dict[str, Any]:
+    from ninefold.pipelines.loading import parse_params, read_params_file
+
+    base = read_params_file(config, pipeline) if config is not None else {}
+    return {**base, **parse_params(pairs or [], pipeline)}
+
+
 Spec = Annotated[
     str, typer.Argument(help="MODULE:PIPELINE or path/to/file.py:PIPELINE", metavar="PIPELINE")
 ]
@@ -45,6 +66,7 @@ def _cache_text(cache: str | None) -> str:
 def run_cmd(
     spec: Spec,
     param: ParamOpt = None,
+    config: ConfigOpt = None,
     executor: Annotated[
         str,
         typer.Option(
@@ -65,12 +87,12 @@ def run_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a pipeline: every step is a tracked child run; cached steps are skipped."""
-    from ninefold.pipelines.loading import load_pipeline, parse_params
+    from ninefold.pipelines.loading import load_pipeline
     from ninefold.pipelines.planning import plan_pipeline
     from ninefold.pipelines.runner import explain_lines
 
     pipeline = load_pipeline(spec)
-    params = parse_params(param or [], pipeline)
+    params = _params(pipeline, config, param)
     if dry_run:
         plan = plan_pipeline(pipeline, params, seed=seed, cache=False if no_cache else None)
         if as_json:
@@ -120,6 +142,7 @@ def sweep_cmd(
         ),
     ],
     param: ParamOpt = None,
+    config: ConfigOpt = None,
     executor: Annotated[
         str,
         typer.Option("--executor", "-x", help="inline (default, one after another), process, ray."),
@@ -151,7 +174,7 @@ def sweep_cmd(
     from ninefold.tracking.client import get_client
 
     pipeline = load_pipeline(spec)
-    fixed = parse_params(param or [], pipeline)
+    fixed = _params(pipeline, config, param)
     axes: dict[str, list[object]] = {}
     for item in grid:
         name, sep, values = item.partition("=")

@@ -155,3 +155,44 @@ def parse_params(pairs: Sequence[str], pipeline: Pipeline) -> dict[str, Any]:
             )
         params[name] = _coerce(raw, hints.get(name, Any), name)
     return params
+
+
+def read_params_file(path: str | Path, pipeline: Pipeline) -> dict[str, Any]:
+    """A pipeline's params from a YAML (or JSON) file of ``name: value`` lines.
+
+    The file is what a person reviews in a pull request; ``--param`` given on
+    the command line overrides it. An unknown name, a file that is not a
+    mapping or a value that is not plain data is an error naming the file.
+    """
+    import yaml
+
+    where = Path(path)
+    try:
+        data = yaml.safe_load(where.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PipelineDefinitionError(f"Cannot read params file {str(where)!r}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise PipelineDefinitionError(
+            f"Params file {str(where)!r} is not valid YAML: {exc}"
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise PipelineDefinitionError(
+            f"Params file {str(where)!r} must be a mapping of param names to values "
+            f"(e.g. 'C: 0.5'), got {type(data).__name__}."
+        )
+    unknown = [k for k in data if k not in pipeline.signature.parameters]
+    if unknown:
+        raise PipelineDefinitionError(
+            f"Params file {str(where)!r} names {unknown}, which pipeline {pipeline.name!r} does "
+            f"not take; its params are {list(pipeline.signature.parameters)}."
+        )
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise PipelineDefinitionError(
+            f"Params file {str(where)!r}: values must be plain data (numbers, text, lists, "
+            f"mappings): {exc}."
+        ) from None
+    return dict(data)
