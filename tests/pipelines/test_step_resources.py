@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -127,3 +128,20 @@ def test_resources_off_measures_no_step(nf_client: Client, monkeypatch: pytest.M
     run = work.run(cache=False)
     for rid in _step_runs(nf_client, run).values():
         assert nf_client.store.costs.get_usage(rid) is None
+
+
+def test_a_pipeline_run_record_shows_what_each_step_used(nf_client: Client) -> None:
+    from typer.testing import CliRunner
+
+    from ninefold.cli.main import app
+    from ninefold.pipelines.history import get_pipeline_run
+
+    ran = work.run(cache=False)
+    hit = work.run()
+    record = get_pipeline_run(ran.run_id, client=nf_client)
+    assert set(record.usage) == {s.run_id for s in record.steps}
+    assert record.usage[ran.step("burn").run_id].cpu_s > 0
+    assert get_pipeline_run(hit.run_id, client=nf_client).usage == {}  # hits used nothing
+    shown = CliRunner().invoke(app, ["pipelines", "show", ran.run_id, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert set(json.loads(shown.output)["usage"]) == set(record.usage)

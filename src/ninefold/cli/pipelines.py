@@ -332,22 +332,25 @@ def show_cmd(run_id: str, as_json: JsonOpt = False) -> None:
             console.print(f"{key.rsplit('.', 1)[-1]}: {run.tags[key]}")
     if "ninefold.error" in run.tags:
         console.print(f"[red]error:[/] {run.tags['ninefold.error']}")
-    t = table("Steps", "step", "status", "cache", "attempts", "outputs")
+    t = table("Steps", "step", "status", "cache", "attempts", "cpu s", "peak rss", "outputs")
     for s in record.steps:
         outputs = ", ".join(
             f"{e.name}={e.digest[:12]} ({e.materializer}, {fmt_size(e.size)})"
             for e in s.edges
             if e.direction == "output"
         )
+        used = record.usage.get(s.run_id)
         t.add_row(
             escape(s.node),
             status_text(str(s.status)) if s.status else "-",
             _cache_text(s.cache),
             str(s.attempts),
+            "-" if used is None else f"{used.cpu_s:.3g}",
+            "-" if used is None else fmt_size(used.rss_peak_bytes),
             outputs or "-",
         )
     for r in record.unrecorded:
-        t.add_row(escape(r.name), status_text(str(r.status)), "-", "-", "-")
+        t.add_row(escape(r.name), status_text(str(r.status)), "-", "-", "-", "-", "-")
     console.print(t)
 
 

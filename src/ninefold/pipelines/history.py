@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ninefold.errors import InvalidArgument
 from ninefold.store import Run
+from ninefold.store.costs import ResourceUsage
 from ninefold.store.pipelines import PIPELINE_TAG, StepExecution
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class PipelineRunRecord:
     run: Run
     steps: list[StepExecution]
     unrecorded: list[Run]
+    usage: dict[str, ResourceUsage] = field(default_factory=dict)
+    """What each step run used (CPU, memory, I/O, wall), by step run id; hits have none."""
 
     @property
     def pipeline(self) -> str:
@@ -38,6 +41,7 @@ class PipelineRunRecord:
             "pipeline": self.pipeline,
             "steps": [s.to_dict() for s in self.steps],
             "unrecorded": [r.to_dict() for r in self.unrecorded],
+            "usage": {run_id: u.to_dict() for run_id, u in self.usage.items()},
         }
 
 
@@ -60,7 +64,8 @@ def get_pipeline_run(run_id: str, *, client: Client | None = None) -> PipelineRu
     recorded = {s.run_id for s in steps}
     children = [r for r in c.store.runs.children(run_id) if r not in recorded]
     unrecorded = list(c.store.runs.get_many(children).values())
-    return PipelineRunRecord(run, steps, unrecorded)
+    usage = c.store.costs.usages_of([s.run_id for s in steps])
+    return PipelineRunRecord(run, steps, unrecorded, usage)
 
 
 def list_pipeline_runs(

@@ -273,6 +273,15 @@ class CostRepository:
             row = conn.execute(select(*cols).where(run_resources.c.run_id == run_id)).first()
         return None if row is None else _usage(row)
 
+    def usages_of(self, run_ids: Sequence[str]) -> dict[str, ResourceUsage]:
+        """The usage of each of ``run_ids`` that has one, by run id."""
+        if not run_ids:
+            return {}
+        cols = [run_resources.c[n] for n in _USAGE_FIELDS]
+        with self._db.read() as conn:
+            rows = conn.execute(select(*cols).where(run_resources.c.run_id.in_(list(run_ids))))
+            return {row[0]: _usage(row) for row in rows}
+
     def usages(self) -> dict[str, ResourceUsage]:
         """The usage of every run that has one, by run id."""
         cols = [run_resources.c[n] for n in _USAGE_FIELDS]
